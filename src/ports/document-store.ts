@@ -1,0 +1,30 @@
+/**
+ * The document store port: immutable, content-addressed documents (PROTOCOL §9). A CID is a CIDv0
+ * string (`Qm…`), exactly what `ipfs add` prints for the same bytes, so any adapter — the local
+ * filesystem store or the networked Helia node — gives the same identifier for the same document.
+ *
+ * Contract every adapter keeps (see test/conformance/document-store.ts):
+ * - `put` stores and pins the bytes and returns their CID; putting the same bytes twice is a no-op.
+ * - `get` returns bytes that were re-verified against the CID, or throws DOCUMENT_NOT_FOUND (local
+ *   miss), DOCUMENT_FETCH_TIMEOUT (the network did not answer in time) or ABORTED (the caller's
+ *   signal). It never hangs.
+ * - `accept` stores bytes that arrived inline (e.g. in an RPC body) only if they hash to `cid`,
+ *   otherwise it throws DOCUMENT_CID_MISMATCH and stores nothing.
+ * - Malformed CIDs throw DOCUMENT_BAD_CID; documents larger than `MAX_DOCUMENT_BYTES` throw
+ *   DOCUMENT_TOO_LARGE.
+ * @module
+ */
+
+export interface AbortOptions {
+  signal?: AbortSignal
+}
+
+export interface DocumentStore {
+  put (bytes: Uint8Array, options?: AbortOptions): Promise<string>
+  get (cid: string, options?: AbortOptions): Promise<Uint8Array>
+  has (cid: string, options?: AbortOptions): Promise<boolean>
+  accept (cid: string, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+}
+
+/** No document (envelope) is larger than this (PROTOCOL §4). */
+export const MAX_DOCUMENT_BYTES = 1024 * 1024
