@@ -10,6 +10,7 @@ import path from 'node:path'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const bin = path.join(root, 'node_modules', '.bin')
+/** Optional base directory (default: the project root), e.g. for comparing a fresh generation. */
 const out = process.argv[2]
 const args = ['generate']
 if (out !== undefined) args.push('--output', out)

@@ -19,12 +19,21 @@ export const ERRORS = {
   ABORTED: { status: 499, message: 'The operation was aborted' },
   TIMEOUT: { status: 504, message: 'The operation timed out' },
 
+  // ── HTTP requests ─────────────────────────────────────────────────────────────────────────
+  REQUEST_INVALID: { status: 422, message: 'The request does not match the API schema' },
+  REQUEST_MALFORMED: { status: 400, message: 'The request body is not valid JSON' },
+  REQUEST_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such endpoint on this node' },
+  UNAUTHORIZED: { status: 401, message: 'Authentication is required' },
+
   // ── crypto ────────────────────────────────────────────────────────────────────────────────
   CRYPTO_BAD_KEY: { status: 400, message: 'A key has the wrong length or is not a valid point' },
   CRYPTO_BAD_SEED: { status: 400, message: 'A seed has the wrong length' },
   CRYPTO_DECRYPT_FAILED: { status: 400, message: 'Authenticated decryption failed' },
   CRYPTO_BAD_SIGNATURE: { status: 400, message: 'A signature has the wrong length or encoding' },
   CRYPTO_BAD_CIPHERTEXT: { status: 400, message: 'A ciphertext has the wrong length or encoding' },
+  CRYPTO_BAD_NONCE: { status: 400, message: 'A nonce has the wrong length' },
 
   // ── envelopes (PROTOCOL §4) ───────────────────────────────────────────────────────────────
   ENVELOPE_TOO_LARGE: { status: 413, message: 'The document is larger than 1 MiB' },
@@ -51,6 +60,60 @@ export const ERRORS = {
   DOCUMENT_CORRUPT: { status: 500, message: 'A stored document no longer matches its CID' },
   DOCUMENT_TOO_LARGE: { status: 413, message: 'The document is larger than the store accepts' },
   DOCUMENT_STORE_STOPPED: { status: 503, message: 'The document store is not running' },
+  DOCUMENT_STORE_BAD_CONFIG: { status: 500, message: 'The document store configuration is invalid' },
+
+  // ── config (PROTOCOL §10) ─────────────────────────────────────────────────────────────────
+  CONFIG_INVALID: { status: 500, message: 'The configuration is invalid' },
+  CONFIG_UNREADABLE: { status: 500, message: 'The configuration file could not be read' },
+
+  // ── state (PROTOCOL §9) ───────────────────────────────────────────────────────────────────
+  STATE_UNAVAILABLE: { status: 503, message: 'The state database is not available' },
+  STATE_SCHEMA_TOO_NEW: { status: 500, message: 'The state database was written by a newer version of this server' },
+  STATE_BAD_PAGE: { status: 400, message: 'page must be an integer ≥ 1 and perPage an integer from 1 to 100' },
+  STATE_BAD_RECORD: { status: 500, message: 'A record given to the state repository is incomplete or malformed' },
+  STATE_IDENTITY_EXISTS: { status: 409, message: 'An identity with this CID is already stored' },
+  STATE_NODE_IDENTITY_EXISTS: { status: 409, message: 'This node already has a node identity' },
+  STATE_ORDER_EXISTS: { status: 409, message: 'An order with this reference already exists' },
+  STATE_ORDER_CONFLICT: { status: 409, message: 'The order reference is already used by a different order' },
+  STATE_ORDER_NOT_FOUND: { status: 404, message: 'No order with this reference' },
+  STATE_ORDER_PART_MISSING: { status: 409, message: 'The order does not have the previous part yet' },
+  STATE_SEED_EXISTS: { status: 409, message: 'A sealed seed with this record id is already stored' },
+  STATE_SEED_NOT_FOUND: { status: 404, message: 'No sealed seed with this record id' },
+  STATE_SEED_KEY_MISMATCH: { status: 409, message: 'The sealed seed is not under the expected key' },
+
+  // ── custody (PROTOCOL §9) ─────────────────────────────────────────────────────────────────
+  CUSTODY_UNAVAILABLE: { status: 503, message: 'Custody is not available' },
+  CUSTODY_INTEGRITY: { status: 500, message: 'A sealed record failed its integrity check' },
+  CUSTODY_WRONG_KEY: { status: 500, message: 'A sealed record was sealed under a different key encryption key' },
+  CUSTODY_UNSUPPORTED_VERSION: { status: 500, message: 'A sealed record has an unknown format version' },
+  CUSTODY_BAD_RECORD_ID: { status: 500, message: 'A custody record id must be 1 to 256 characters' },
+  CUSTODY_KEY_FILE_EXISTS: { status: 500, message: 'The custody key file already exists; refusing to overwrite it' },
+  CUSTODY_KEY_FILE_NOT_FOUND: { status: 500, message: 'The custody key file does not exist' },
+  CUSTODY_KEY_FILE_INSECURE: { status: 500, message: 'The custody key file is readable by group or others; chmod 600 it' },
+  CUSTODY_KEY_FILE_INVALID: { status: 500, message: 'The custody key file is not a 32-byte regular file' },
+  CUSTODY_PARAMS_INVALID: { status: 500, message: 'The custody parameters file is missing or malformed' },
+  CUSTODY_PASSPHRASE_MISSING: { status: 500, message: 'A custody passphrase is required but was not given' },
+  CUSTODY_WRONG_PASSPHRASE: { status: 500, message: 'The custody passphrase does not match the one set at init' },
+
+  // ── plugins (PROTOCOL §7) ─────────────────────────────────────────────────────────────────
+  PLUGIN_UNKNOWN: { status: 400, message: 'No plugin of that name' },
+  PLUGIN_BAD_EXTENSION: { status: 422, message: 'The extension fields are not valid for this plugin' },
+  PLUGIN_REFUSED: { status: 403, message: 'The plugin refused the request' },
+
+  // ── orders and entitlement (PROTOCOL §2, §6) ─────────────────────────────────────────────
+  ORDER_NOT_FOUND: { status: 404, message: 'No order with that reference' },
+  ORDER_REFERENCE_REUSED: { status: 409, message: 'The order reference is already used by a different order' },
+  ORDER_NOT_PRINCIPAL: { status: 403, message: 'The order is not signed by its principal' },
+  ORDER_NOT_ENTITLED: { status: 403, message: 'The requester is not entitled to this secret' },
+  ORDER_CHAIN_BROKEN: { status: 403, message: 'The document does not follow the part this fiduciary issued' },
+  ORDER_BAD_DOCUMENT: { status: 422, message: 'The order document is invalid' },
+  ORDER_BAD_COMMITMENT: { status: 502, message: 'The fiduciary commitment or its proof of possession is invalid' },
+  ORDER_WRONG_NODE_TYPE: { status: 400, message: 'This node type cannot do that' },
+  ORDER_ALREADY_REDEEMED_ELSEWHERE: { status: 409, message: 'The order was already redeemed for another beneficiary' },
+  IDENTITY_NOT_FOUND: { status: 404, message: 'No identity with that CID' },
+  IDENTITY_NOT_HELD: { status: 403, message: 'This node does not hold the secret keys of that identity' },
+  PEER_UNREACHABLE: { status: 502, message: 'The peer node could not be reached' },
+  PEER_ERROR: { status: 502, message: 'The peer node answered with an error' },
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERRORS

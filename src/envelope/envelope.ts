@@ -23,6 +23,7 @@ import { randomBytes } from '../crypto/random.ts'
 import { XWING_CIPHERTEXT_BYTES, XWING_PUBLIC_KEY_BYTES } from '../crypto/xwing.ts'
 import type { XWingSecretKey } from '../crypto/xwing.ts'
 import { MAX_DOCUMENT_BYTES } from '../ports/document-store.ts'
+import { toBinary } from '@bufbuild/protobuf'
 import { decode, encode, toMillis } from './codec.ts'
 import { EnvelopeSchema, HeaderSchema, SignedEnvelopeSchema } from './gen/dta_pb.ts'
 
@@ -108,6 +109,10 @@ export interface OpenedEnvelope {
 
 export interface ExpectTypes { bodyType?: number, encryptedBodyType?: number }
 
+function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0
+}
+
 function signingInput (signerCID: string, message: Uint8Array): Uint8Array {
   const cid = utf8(signerCID)
   const len = new Uint8Array(4)
@@ -190,6 +195,10 @@ export function sealEnvelope (input: SealInput): Uint8Array {
 export function parseEnvelope (bytes: Uint8Array): ParsedEnvelope {
   if (bytes.length > MAX_DOCUMENT_BYTES) throw new DtaError('ENVELOPE_TOO_LARGE', `${bytes.length} bytes`)
   const signed = decode(SignedEnvelopeSchema, bytes, 'ENVELOPE_MALFORMED', 'signed envelope')
+  // The outer layer is not signed, and protobuf decoders accept several encodings of one message
+  // (protobuf-es even ignores a tag's wire type). Only the canonical encoding is accepted, so one
+  // signed envelope has exactly one byte form and therefore exactly one CID.
+  if (!bytesEqual(toBinary(SignedEnvelopeSchema, signed), bytes)) throw new DtaError('ENVELOPE_MALFORMED', 'non-canonical encoding')
   if (signed.version !== ENVELOPE_VERSION) throw new DtaError('ENVELOPE_MALFORMED', `unknown envelope version ${signed.version}`)
   if (signed.signature.length !== BLS_SIGNATURE_BYTES) throw new DtaError('ENVELOPE_MALFORMED', 'signature length')
   if (signed.signerCid.length > MAX_CID_CHARS) throw new DtaError('ENVELOPE_MALFORMED', 'signer is not a CID')
