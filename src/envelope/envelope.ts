@@ -155,9 +155,9 @@ export function sealEnvelope (input: SealInput): Uint8Array {
   const plaintext = input.encryptedBody ?? EMPTY
   if (body.length + plaintext.length > MAX_DOCUMENT_BYTES) throw new DtaError('ENVELOPE_TOO_LARGE')
 
-  let nonce = EMPTY
-  let keyCommitment = EMPTY
-  let bodyKey = EMPTY
+  let nonce: Uint8Array = EMPTY
+  let keyCommitment: Uint8Array = EMPTY
+  let bodyKey: Uint8Array = EMPTY
   const wrapped: Array<{ cid: string, encapsulation: Uint8Array }> = []
   if (encrypted) {
     const cek = randomBytes(CEK_BYTES)
