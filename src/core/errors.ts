@@ -33,7 +33,6 @@ export const ERRORS = {
   CRYPTO_DECRYPT_FAILED: { status: 400, message: 'Authenticated decryption failed' },
   CRYPTO_BAD_SIGNATURE: { status: 400, message: 'A signature has the wrong length or encoding' },
   CRYPTO_BAD_CIPHERTEXT: { status: 400, message: 'A ciphertext has the wrong length or encoding' },
-  CRYPTO_BAD_NONCE: { status: 400, message: 'A nonce has the wrong length' },
 
   // ── envelopes (PROTOCOL §4) ───────────────────────────────────────────────────────────────
   ENVELOPE_TOO_LARGE: { status: 413, message: 'The document is larger than 1 MiB' },
@@ -65,6 +64,7 @@ export const ERRORS = {
   // ── config (PROTOCOL §10) ─────────────────────────────────────────────────────────────────
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid' },
   CONFIG_UNREADABLE: { status: 500, message: 'The configuration file could not be read' },
+  CONFIG_WRITE_FAILED: { status: 500, message: 'The configuration file could not be written' },
 
   // ── state (PROTOCOL §9) ───────────────────────────────────────────────────────────────────
   STATE_UNAVAILABLE: { status: 503, message: 'The state database is not available' },

@@ -1,0 +1,200 @@
+/**
+ * The configuration schema (PROTOCOL §10): one TypeBox schema gives the `Config` type, the
+ * defaults, the validation (src/config/load.ts), the comments `writeConfig` puts in config.yaml,
+ * and the table in docs/configuration.md (`describeConfig`, `configMarkdownTable`).
+ *
+ * Sections follow the original D-TA's config.yaml: `http`, `node`, `log`, `ipfs`, `plugins`.
+ * Every key `<section>.<key>` can be set by the environment variable `MILAGRO_<SECTION>_<KEY>`
+ * in upper case. Keys marked `envOnly` are secrets: they are accepted from the environment (or a
+ * caller's overrides) and refused in the file, and `writeConfig` never writes them.
+ *
+ * Extra schema keywords used here (TypeBox keeps unknown keywords): `formatHint` — a readable
+ * name for a `pattern`, used in error messages; `envOnly` — a secret never read from or written
+ * to the file.
+ * @module
+ */
+import { Type } from 'typebox'
+import type { Static, TSchema } from 'typebox'
+
+// ── formats ────────────────────────────────────────────────────────────────────────────────────
+
+const PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)'
+const HOST = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)'
+/** host:port, with a host (IPv4, [IPv6] or a name) and a port 0..65535. */
+export const LISTEN_ADDR_PATTERN = `^${HOST}:${PORT}$`
+/** An http(s) URL with a host. */
+export const URL_PATTERN = '^https?://[^\\s/?#@]+(/[^\\s]*)?$'
+/** CIDv0: "Qm" and 44 base58btc characters. */
+export const CIDV0_PATTERN = '^Qm[1-9A-HJ-NP-Za-km-z]{44}$'
+/** A multiaddr: starts with '/', no spaces. */
+export const MULTIADDR_PATTERN = '^/[^\\s]+$'
+
+const optional = (pattern: string): string => `^$|${pattern}`
+
+const listenAddr = (def: string, description: string, allowEmpty = false) => Type.String({
+  default: def,
+  description,
+  pattern: allowEmpty ? optional(LISTEN_ADDR_PATTERN) : LISTEN_ADDR_PATTERN,
+  formatHint: 'host:port (e.g. 127.0.0.1:5556; 0.0.0.0:5556 for every interface)' + (allowEmpty ? ' or empty' : '')
+})
+const optionalUrl = (description: string) => Type.String({ default: '', description, pattern: optional(URL_PATTERN), formatHint: 'an http(s) URL or empty' })
+const optionalCid = (description: string) => Type.String({ default: '', description, pattern: optional(CIDV0_PATTERN), formatHint: 'a CIDv0 (Qm + 44 base58 characters) or empty' })
+/** A multiaddr of a peer: ends in /p2p/<peer id>. */
+export const PEER_MULTIADDR_PATTERN = '^/[^\\s]+/p2p/[^\\s/]+$'
+const multiaddrs = (def: string[], description: string, peers = false) => Type.Array(
+  peers
+    ? Type.String({ pattern: PEER_MULTIADDR_PATTERN, formatHint: "a multiaddr starting with '/' and ending in /p2p/<peer id>" })
+    : Type.String({ pattern: MULTIADDR_PATTERN, formatHint: "a multiaddr starting with '/'" }),
+  { default: def, description }
+)
+const integer = (def: number, minimum: number, maximum: number, description: string) =>
+  Type.Integer({ default: def, minimum, maximum, description })
+
+// ── the schema ─────────────────────────────────────────────────────────────────────────────────
+
+export const HttpSchema = Type.Object({
+  listenAddr: listenAddr('127.0.0.1:5556', 'Address of the API server. Loopback by default: the API creates identities and releases secrets, so expose it deliberately (0.0.0.0:5556) and only behind authentication.'),
+  metricsListenAddr: listenAddr('127.0.0.1:5557', 'Address of the Prometheus metrics listener (a separate server); empty turns it off.', true),
+  requestBodyLimit: integer(2 * 1024 * 1024, 1024, 64 * 1024 * 1024, 'Largest accepted request body, in bytes (a document is at most 1 MiB, and RPCs may carry one inline).'),
+  requestTimeoutMs: integer(30_000, 100, 600_000, 'Time limit of one API request, in milliseconds, including calls to peers.'),
+  shutdownTimeoutMs: integer(10_000, 0, 600_000, 'On SIGINT/SIGTERM, how long to let requests in flight finish, in milliseconds.'),
+  oidcIssuer: optionalUrl('OAuth2/OIDC issuer whose JWKS verifies bearer tokens. Empty: no OAuth2 (the node warns at start).'),
+  oidcAudience: Type.String({ default: '', description: 'Audience the bearer tokens must carry (with oidcIssuer).' }),
+  allowPrincipals: Type.Array(Type.String({ pattern: CIDV0_PATTERN, formatHint: 'a CIDv0 (Qm + 44 base58 characters)' }), {
+    default: [], description: 'Fiduciary: identity CIDs allowed to place orders. Empty: any principal.'
+  }),
+  bearerToken: Type.String({ default: '', description: 'Shared token for node-to-node calls. Secret: environment only.', envOnly: true })
+}, { additionalProperties: false, default: {}, description: 'The HTTP API.' })
+
+export const NodeSchema = Type.Object({
+  nodeType: Type.Enum(['multi', 'principal', 'fiduciary'], { default: 'multi', description: 'Role of this server: principal and fiduciary in one (multi), or one of them.' }),
+  nodeName: Type.String({ default: '', maxLength: 256, description: 'Name of the node identity (its authenticationReference), set by init --nodename.' }),
+  nodeID: optionalCid('CID of the node identity document, set by init.'),
+  masterFiduciaryServer: optionalUrl('Base URL of the fiduciary this principal orders from (init --masterfiduciarynode CID,URL). Empty in multi mode: this node.'),
+  masterFiduciaryNodeID: optionalCid('Identity CID of that fiduciary.'),
+  datastore: Type.Enum(['sqlite'], { default: 'sqlite', description: 'State database backend.' }),
+  databaseFile: Type.String({ default: 'state.sqlite', minLength: 1, description: 'SQLite database file, relative to the home folder.' }),
+  custody: Type.Enum(['local'], { default: 'local', description: 'Custody backend for seeds (pkcs11 comes later).' }),
+  custodyKeySource: Type.Enum(['keyFile', 'passphrase'], { default: 'keyFile', description: 'Where the local custody KEK comes from: a 0600 key file, or a passphrase through scrypt.' }),
+  custodyKeyFile: Type.String({ default: 'custody.key', minLength: 1, description: 'Local custody key file (32 bytes, mode 0600), relative to the home folder.' }),
+  custodyParamsFile: Type.String({ default: 'custody-params.json', minLength: 1, description: 'Scrypt salt and cost for passphrase custody, relative to the home folder.' }),
+  passphrase: Type.String({ default: '', description: 'Custody passphrase when custodyKeySource is passphrase. Secret: environment only.', envOnly: true })
+}, { additionalProperties: false, default: {}, description: 'This node: its role, identity, peers and storage.' })
+
+export const LogSchema = Type.Object({
+  level: Type.Enum(['debug', 'info', 'warn', 'error'], { default: 'info', description: 'Least severe level logged.' }),
+  format: Type.Enum(['json', 'text'], { default: 'json', description: 'One JSON object per line, or readable text.' })
+}, { additionalProperties: false, default: {}, description: 'Logging (never contains a secret).' })
+
+export const IpfsSchema = Type.Object({
+  listenAddr: multiaddrs(['/ip4/127.0.0.1/tcp/4001'], 'TCP multiaddrs the embedded IPFS node listens on.'),
+  peers: multiaddrs([], 'Static peers, each a multiaddr ending in /p2p/<peer id>; dialled at start and kept connected.', true),
+  announce: multiaddrs([], 'Addresses to advertise instead of the listen addresses (e.g. behind NAT).'),
+  swarmKeyFile: Type.String({ default: '', description: 'Private network key file (go-ipfs swarm.key), relative to the home folder; empty: no private network.' }),
+  fetchTimeoutMs: integer(10_000, 100, 600_000, 'Time limit for fetching a document from peers, in milliseconds.'),
+  dataDir: Type.String({ default: 'ipfs', minLength: 1, description: 'Blockstore and peer key folder, relative to the home folder.' })
+}, { additionalProperties: false, default: {}, description: 'The embedded IPFS node that stores documents.' })
+
+export const PluginsSchema = Type.Object({
+  service: Type.Enum(['milagro', 'safeguardsecret', 'bitcoinwallet'], { default: 'milagro', description: 'The plugin this server runs.' })
+}, { additionalProperties: false, default: {}, description: 'The order plugin (PROTOCOL §7).' })
+
+export const ConfigSchema = Type.Object({
+  http: HttpSchema,
+  node: NodeSchema,
+  log: LogSchema,
+  ipfs: IpfsSchema,
+  plugins: PluginsSchema
+}, { additionalProperties: false, default: {} })
+
+export type Config = Static<typeof ConfigSchema>
+export type ConfigSection = keyof Config
+
+/** A config with any subset of keys, e.g. overrides from CLI flags. */
+export type PartialConfig = { [S in ConfigSection]?: Partial<Config[S]> }
+
+// ── description, for docs and error messages ─────────────────────────────────────────────────
+
+export type ConfigValueKind = 'string' | 'integer' | 'boolean' | 'string list' | 'enum'
+
+export interface ConfigKeyDoc {
+  /** e.g. `http.listenAddr` */
+  readonly path: string
+  readonly section: ConfigSection
+  readonly key: string
+  /** e.g. `MILAGRO_HTTP_LISTENADDR` */
+  readonly env: string
+  readonly kind: ConfigValueKind
+  readonly default: unknown
+  readonly allowed: readonly string[] | undefined
+  readonly minimum: number | undefined
+  readonly maximum: number | undefined
+  readonly formatHint: string | undefined
+  readonly description: string
+  readonly envOnly: boolean
+  readonly schema: TSchema
+}
+
+export function envName (section: string, key: string): string {
+  return `MILAGRO_${section.toUpperCase()}_${key.toUpperCase()}`
+}
+
+function kindOf (schema: Record<string, unknown>): ConfigValueKind {
+  if (Array.isArray(schema.enum)) return 'enum'
+  if (schema.type === 'array') return 'string list'
+  if (schema.type === 'integer') return 'integer'
+  if (schema.type === 'boolean') return 'boolean'
+  return 'string'
+}
+
+/** Every key of the config with its default, environment variable, limits and meaning. */
+export function describeConfig (schema: TSchema = ConfigSchema): ConfigKeyDoc[] {
+  const out: ConfigKeyDoc[] = []
+  const sections = (schema as unknown as { properties: Record<string, { properties: Record<string, TSchema> }> }).properties
+  for (const [section, sectionSchema] of Object.entries(sections)) {
+    for (const [key, s] of Object.entries(sectionSchema.properties)) {
+      const k = s as unknown as Record<string, unknown>
+      const items = k.items as Record<string, unknown> | undefined
+      out.push({
+        path: `${section}.${key}`,
+        section: section as ConfigSection,
+        key,
+        env: envName(section, key),
+        kind: kindOf(k),
+        default: k.default,
+        allowed: Array.isArray(k.enum) ? (k.enum as string[]) : undefined,
+        minimum: typeof k.minimum === 'number' ? k.minimum : undefined,
+        maximum: typeof k.maximum === 'number' ? k.maximum : undefined,
+        formatHint: (k.formatHint ?? items?.formatHint) as string | undefined,
+        description: typeof k.description === 'string' ? k.description : '',
+        envOnly: k.envOnly === true,
+        schema: s
+      })
+    }
+  }
+  return out
+}
+
+function cell (s: string): string {
+  return s.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('\n', ' ')
+}
+
+function showDefault (value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? '`[]`' : value.map(v => `\`${String(v)}\``).join(', ')
+  if (value === '') return '""'
+  return `\`${String(value)}\``
+}
+
+/** The markdown table of every key, as docs/configuration.md holds it (a test keeps them equal). */
+export function configMarkdownTable (): string {
+  const rows = describeConfig().map(d => {
+    const type = d.kind === 'enum'
+      ? `one of ${(d.allowed ?? []).map(a => `\`${a}\``).join(', ')}`
+      : d.kind === 'integer'
+        ? `integer ${d.minimum ?? ''}..${d.maximum ?? ''}`
+        : d.formatHint !== undefined ? `${d.kind}: ${d.formatHint}` : d.kind
+    const meaning = d.envOnly ? `${d.description} Refused in config.yaml.` : d.description
+    return `| \`${d.path}\` | \`${d.env}\` | ${cell(type)} | ${cell(showDefault(d.default))} | ${cell(meaning)} |`
+  })
+  return ['| key | environment variable | type | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n')
+}

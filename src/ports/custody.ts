@@ -1,0 +1,65 @@
+/**
+ * The custody port: seals secrets (identity root seeds, order seeds) under a key encryption key
+ * (KEK) that never leaves the backend, and opens them again (PROTOCOL §9). Backends: `local` (KEK
+ * from a 0600 key file or a passphrase) and, later, `pkcs11` (KEK inside an HSM).
+ *
+ * Sealed records describe themselves, in the style of OpenBao's barrier (`barrier/aes_gcm.go`), and
+ * every backend writes the same layout:
+ *
+ *     version (1 byte, = 1) ‖ key id (8 bytes) ‖ nonce (12 random bytes) ‖ AES-256-GCM ciphertext ‖ tag (16)
+ *
+ * with associated data = version ‖ key id ‖ utf8(recordId). So a record copied to another record
+ * id fails to open, a record sealed under another KEK is recognised as such (CUSTODY_WRONG_KEY)
+ * before any decryption, and a damaged record fails with CUSTODY_INTEGRITY. The key id is the first
+ * 8 bytes of HMAC-SHA256(KEK, "milagro-dta/kek-id") (hex in `Custody.keyId`); it names the KEK
+ * without revealing it, and lets a later custody migration find the records still under an old KEK.
+ *
+ * Contract every backend keeps (see test/conformance/custody.ts): each seal draws a fresh nonce;
+ * errors never carry plaintext; after `close()` every call throws CUSTODY_UNAVAILABLE.
+ * The tiny helpers below only read the record header; they are shared so that the state
+ * repository can note a record's key id without knowing any backend.
+ * @module
+ */
+import { DtaError } from '../core/errors.ts'
+
+export interface CustodyOptions {
+  signal?: AbortSignal
+}
+
+export interface Custody {
+  /** Backend name as in config `node.custody`: 'local' (later 'pkcs11'). */
+  readonly backend: string
+  /** Hex of the 8-byte key id of the current KEK. */
+  readonly keyId: string
+  /** Seals `plaintext` for the record `recordId` (1..256 chars). The caller may wipe `plaintext` afterwards. */
+  seal (recordId: string, plaintext: Uint8Array, options?: CustodyOptions): Promise<Uint8Array>
+  /** Opens a record sealed for `recordId`; throws CUSTODY_INTEGRITY, CUSTODY_WRONG_KEY or CUSTODY_UNSUPPORTED_VERSION. */
+  unseal (recordId: string, sealed: Uint8Array, options?: CustodyOptions): Promise<Uint8Array>
+  /** Wipes the KEK (or logs out of the HSM). Safe to call twice. */
+  close (): Promise<void>
+}
+
+export const SEALED_VERSION = 1
+export const SEALED_KEY_ID_BYTES = 8
+export const SEALED_NONCE_BYTES = 12
+export const SEALED_TAG_BYTES = 16
+/** Header = version ‖ key id ‖ nonce. */
+export const SEALED_HEADER_BYTES = 1 + SEALED_KEY_ID_BYTES + SEALED_NONCE_BYTES
+/** The smallest well-formed record: a header and a tag around an empty plaintext. */
+export const SEALED_MIN_BYTES = SEALED_HEADER_BYTES + SEALED_TAG_BYTES
+/** The label whose HMAC under the KEK gives the key id. */
+export const KEK_ID_LABEL = 'milagro-dta/kek-id'
+export const MAX_RECORD_ID_CHARS = 256
+
+/** The key id (hex) a sealed record names. Throws CUSTODY_INTEGRITY for a record too short to be one. */
+export function sealedRecordKeyId (sealed: Uint8Array): string {
+  if (sealed.length < SEALED_MIN_BYTES) throw new DtaError('CUSTODY_INTEGRITY', 'record too short')
+  return Buffer.from(sealed.buffer, sealed.byteOffset + 1, SEALED_KEY_ID_BYTES).toString('hex')
+}
+
+/** Throws CUSTODY_BAD_RECORD_ID unless `recordId` is a string of 1..256 characters. */
+export function checkRecordId (recordId: string): void {
+  if (typeof recordId !== 'string' || recordId.length === 0 || recordId.length > MAX_RECORD_ID_CHARS) {
+    throw new DtaError('CUSTODY_BAD_RECORD_ID')
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The state repository port: everything a D-TA server remembers besides its documents (which live
+ * in the document store) — identities, orders by role, sealed seeds, per-plugin storage and an
+ * append-only audit trail (PROTOCOL §6, §9). Adapters: embedded SQLite (src/adapters/storage/
+ * sqlite.ts) and, later, PostgreSQL; both pass test/conformance/state.ts.
+ *
+ * Why the methods are async although SQLite answers synchronously: a PostgreSQL adapter cannot
+ * answer synchronously, and services should not change when it arrives. Each method is atomic:
+ * it either happens completely or not at all. Methods take `{ signal }` like every I/O call; an
+ * adapter checks it before it starts (a started transaction is never abandoned half way).
+ *
+ * Secrets never reach this port in plaintext: seeds arrive already sealed by custody
+ * (src/ports/custody.ts) under the record id given by `identitySeedRecordId` / `orderSeedRecordId`,
+ * and the repository stores them under exactly that id. Order extensions and audit details hold
+ * public values only.
+ *
+ * Durability: a method that stores a sealed seed returns only after the seed and its order or
+ * identity row are committed durably together, in one transaction — the fiduciary relies on this
+ * to never return a commitment whose seed could be lost (PROTOCOL §6). The repository writes the
+ * custody audit entries itself inside those transactions: `seed.created` (new seed),
+ * `seed.released` (part 4 recorded on a fiduciary order) and `seed.resealed`. Services append the
+ * others (refusals, identity creation) with `appendAudit`. In `seed.*` entries `reference` is the
+ * custody record id and `actor` the principal's or the identity's CID.
+ *
+ * Where an update takes an `extension`, it is merged into the stored map (new keys win).
+ * @module
+ */
+
+export interface StateOptions {
+  signal?: AbortSignal
+}
+
+// ── pagination ──────────────────────────────────────────────────────────────────────────────────
+
+export type SortBy = 'dateCreatedAsc' | 'dateCreatedDesc'
+export const SORT_BY_VALUES: readonly SortBy[] = ['dateCreatedAsc', 'dateCreatedDesc']
+export const MAX_PER_PAGE = 100
+
+/** `page` ≥ 1, `perPage` 1..100 (else STATE_BAD_PAGE); `sortBy` defaults to dateCreatedAsc. Ties keep insertion order. */
+export interface PageRequest {
+  page: number
+  perPage: number
+  sortBy?: SortBy
+}
+
+// ── record ids for sealed seeds ─────────────────────────────────────────────────────────────────
+
+/** The custody record id of an identity's root seed. */
+export function identitySeedRecordId (cid: string): string {
+  return `identity/${cid}`
+}
+
+/** The custody record id of an order's seed on one side (the fiduciary's seed, or a principal's share). */
+export function orderSeedRecordId (role: OrderRole, reference: string): string {
+  return `order/${role}/${reference}`
+}
+
+// ── identities ──────────────────────────────────────────────────────────────────────────────────
+
+export interface IdentityRecord {
+  readonly cid: string
+  readonly name: string
+  /** ms since the epoch. */
+  readonly createdAt: number
+  /** The root seed sealed under `identitySeedRecordId(cid)`; null for a foreign identity we only know. */
+  readonly sealedRootSeed: Uint8Array | null
+  readonly isNodeIdentity: boolean
+}
+
+export interface NewIdentity {
+  cid: string
+  name: string
+  createdAt: number
+  /** Sealed under `identitySeedRecordId(cid)`; null for a foreign identity. */
+  sealedRootSeed: Uint8Array | null
+  /** At most one node identity exists (STATE_NODE_IDENTITY_EXISTS); it must have a seed. */
+  isNodeIdentity?: boolean
+}
+
+export interface IdentityRepository {
+  /**
+   * Stores an identity (and its sealed seed, durably, in the same transaction). Repeating a foreign
+   * identity (no seed on either side) returns the stored row; any other duplicate CID throws
+   * STATE_IDENTITY_EXISTS.
+   */
+  insertIdentity (identity: NewIdentity, options?: StateOptions): Promise<IdentityRecord>
+  getIdentity (cid: string, options?: StateOptions): Promise<IdentityRecord | undefined>
+  getNodeIdentity (options?: StateOptions): Promise<IdentityRecord | undefined>
+  /** Identities this node holds the seed of, or all (`includeForeign`), paged and sorted by createdAt. */
+  listIdentities (page: PageRequest & { includeForeign?: boolean }, options?: StateOptions): Promise<IdentityRecord[]>
+  countIdentities (filter?: { includeForeign?: boolean }, options?: StateOptions): Promise<number>
+}
+
+// ── orders ──────────────────────────────────────────────────────────────────────────────────────
+
+/** Which side of an order a row records; a `multi` node holds both rows for one reference. */
+export type OrderRole = 'principal' | 'fiduciary'
+
+/** Plugin extension values: public strings only. */
+export type Extension = Readonly<Record<string, string>>
+
+export interface OrderRecord {
+  readonly role: OrderRole
+  readonly reference: string
+  readonly plugin: string
+  readonly principalCid: string
+  readonly fiduciaryCid: string
+  readonly beneficiaryCid: string | null
+  readonly part1Cid: string | null
+  readonly part2Cid: string | null
+  readonly part3Cid: string | null
+  readonly part4Cid: string | null
+  readonly commitment: string | null
+  readonly extension: Extension
+  /** The custody record id of this row's sealed seed, or null when it has none. */
+  readonly seedRecordId: string | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface NewOrder {
+  role: OrderRole
+  reference: string
+  plugin: string
+  principalCid: string
+  fiduciaryCid: string
+  beneficiaryCid?: string | null
+  part1Cid?: string | null
+  part2Cid?: string | null
+  commitment?: string | null
+  extension?: Extension
+  /** Defaults to now. */
+  createdAt?: number
+  /**
+   * A seed sealed under `orderSeedRecordId(role, reference)`, stored with the row in one transaction
+   * (e.g. the principal's own share in the bitcoinwallet plugin). Required for role 'fiduciary'.
+   */
+  sealedSeed?: Uint8Array
+}
+
+export interface NewFiduciaryOrder {
+  reference: string
+  plugin: string
+  principalCid: string
+  fiduciaryCid: string
+  beneficiaryCid?: string | null
+  part1Cid: string
+  /** Pass these when part 2 is already written, so a repeat of part 1 returns the same part 2. */
+  part2Cid?: string | null
+  commitment?: string | null
+  extension?: Extension
+  createdAt?: number
+  /** The order seed sealed under `orderSeedRecordId('fiduciary', reference)`. */
+  sealedSeed: Uint8Array
+}
+
+export interface OrderRepository {
+  /** Inserts a new row (and its sealed seed, if any, in the same transaction); STATE_ORDER_EXISTS if (role, reference) is taken. */
+  createOrder (order: NewOrder, options?: StateOptions): Promise<OrderRecord>
+  /**
+   * The fiduciary's atomic insert (PROTOCOL §6): the order row, its sealed seed and a `seed.created`
+   * audit entry in ONE durable transaction. The same part 1 seen again returns the stored row with
+   * `created: false` (the new sealed seed is discarded); a different part 1 for a known reference
+   * throws STATE_ORDER_CONFLICT.
+   */
+  createFiduciaryOrder (order: NewFiduciaryOrder, options?: StateOptions): Promise<{ order: OrderRecord, created: boolean }>
+  getOrder (role: OrderRole, reference: string, options?: StateOptions): Promise<OrderRecord | undefined>
+  /**
+   * Records part 2 and the commitment. Part 2 is write-once: the same values again are a no-op,
+   * different ones throw STATE_ORDER_CONFLICT. STATE_ORDER_NOT_FOUND if there is no such row.
+   */
+  setOrderPart2 (role: OrderRole, reference: string, part: { part2Cid: string, commitment: string, extension?: Extension }, options?: StateOptions): Promise<OrderRecord>
+  /**
+   * Records a redemption request (part 3), and the beneficiary when one is named at redemption.
+   * Needs part 2 (STATE_ORDER_PART_MISSING). A different part 3 replaces the old one and clears
+   * part 4 (which answered the old part 3); the service decides whether that is allowed.
+   */
+  setOrderPart3 (role: OrderRole, reference: string, part: { part3Cid: string, beneficiaryCid?: string | null, extension?: Extension }, options?: StateOptions): Promise<OrderRecord>
+  /**
+   * Records the release (part 4). Needs part 3 (STATE_ORDER_PART_MISSING). On a fiduciary row this
+   * also appends `seed.released` (actor = `releasedTo`) in the same transaction.
+   */
+  setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Extension }, options?: StateOptions): Promise<OrderRecord>
+  listOrders (role: OrderRole, page: PageRequest, options?: StateOptions): Promise<OrderRecord[]>
+  countOrders (role: OrderRole, options?: StateOptions): Promise<number>
+}
+
+// ── sealed seeds ────────────────────────────────────────────────────────────────────────────────
+
+export interface SealedSeed {
+  readonly recordId: string
+  readonly sealed: Uint8Array
+  /** Hex key id read from the sealed record's header. */
+  readonly keyId: string
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface SeedRepository {
+  getSeed (recordId: string, options?: StateOptions): Promise<SealedSeed | undefined>
+  /**
+   * Replaces a sealed seed by the same seed sealed under another KEK (custody migration), the only
+   * update a seed ever gets. With `expectedOldKeyId`, refuses (STATE_SEED_KEY_MISMATCH) unless the
+   * stored record is under that key id. Appends `seed.resealed`. STATE_SEED_NOT_FOUND if absent.
+   */
+  resealSeed (recordId: string, newSealed: Uint8Array, expectedOldKeyId?: string, options?: StateOptions): Promise<SealedSeed>
+}
+
+// ── plugin storage ──────────────────────────────────────────────────────────────────────────────
+
+/** A plugin's own key-value space, isolated from every other plugin's ("like a chroot"). */
+export interface PluginStore {
+  readonly plugin: string
+  get (key: string, options?: StateOptions): Promise<Uint8Array | string | undefined>
+  /** Inserts or replaces. Keys are 1..512 characters; values at most 1 MiB. */
+  put (key: string, value: Uint8Array | string, options?: StateOptions): Promise<void>
+  /** True if the key existed. */
+  delete (key: string, options?: StateOptions): Promise<boolean>
+}
+
+// ── audit trail ─────────────────────────────────────────────────────────────────────────────────
+
+export type AuditOp =
+  | 'identity.created'
+  | 'order.created'
+  | 'order.refused'
+  | 'seed.created'
+  | 'seed.released'
+  | 'seed.resealed'
+  | 'release.refused'
+
+export const AUDIT_OPS: readonly AuditOp[] = [
+  'identity.created', 'order.created', 'order.refused', 'seed.created', 'seed.released', 'seed.resealed', 'release.refused'
+]
+
+export interface NewAuditEntry {
+  op: AuditOp
+  /** An order reference or custody record id. */
+  reference?: string
+  /** Who acted or asked (an identity CID). */
+  actor?: string
+  /** Public text only, at most 1000 characters. */
+  detail?: string
+}
+
+export interface AuditEntry {
+  readonly id: number
+  readonly at: number
+  readonly op: AuditOp
+  readonly reference: string | null
+  readonly actor: string | null
+  readonly detail: string | null
+}
+
+/** Append-only: there is no way to change or remove an entry. */
+export interface AuditLog {
+  appendAudit (entry: NewAuditEntry, options?: StateOptions): Promise<AuditEntry>
+  /** Oldest first (id order). */
+  listAudit (page: { page: number, perPage: number }, options?: StateOptions): Promise<AuditEntry[]>
+}
+
+// ── the whole repository ────────────────────────────────────────────────────────────────────────
+
+export interface StateRepository extends IdentityRepository, OrderRepository, SeedRepository, AuditLog {
+  /** The scoped store of one plugin (name 1..64 chars of [a-z0-9_-]). */
+  pluginStore (plugin: string): PluginStore
+  /** Closes the database; safe to call twice; later calls throw STATE_UNAVAILABLE. */
+  close (): Promise<void>
+}
