@@ -6,4 +6,5 @@ if (major < 24) {
   console.error(`milagro needs Node 24 or newer (this is ${process.version}); run it as \`npx milagro\` inside the project.`)
   process.exit(1)
 }
-await import('../src/cli/main.ts')
+const { run } = await import('../src/cli/main.ts')
+await run(process.argv.slice(2))

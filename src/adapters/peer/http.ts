@@ -1,0 +1,52 @@
+/**
+ * Calls a fiduciary node's fulfil endpoints over HTTP. Every call has a timeout combined with
+ * the caller's signal. A refusal the peer explains with one of our codes (4xx) is re-thrown with
+ * that code, so a client sees "403 ORDER_NOT_ENTITLED" whichever node refused; transport
+ * failures are PEER_UNREACHABLE and anything else from the peer is PEER_ERROR (502).
+ * @module
+ */
+import { DtaError, ERRORS } from '../../core/errors.ts'
+import type { ErrorCode } from '../../core/errors.ts'
+import type { AbortOptions } from '../../ports/document-store.ts'
+import type { FiduciaryClient } from '../../ports/peer.ts'
+
+export interface HttpFiduciaryClientInit {
+  /** Base URL of the fiduciary, e.g. http://127.0.0.1:5556 */
+  url: string
+  timeoutMs: number
+  /** Bearer token sent on node-to-node calls, when configured. */
+  bearerToken?: string
+}
+
+export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): FiduciaryClient {
+  const base = init.url.replace(/\/+$/, '')
+  async function call<T> (path: string, body: unknown, options: AbortOptions = {}): Promise<T> {
+    const signals = [AbortSignal.timeout(init.timeoutMs)]
+    if (options.signal !== undefined) signals.push(options.signal)
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (init.bearerToken !== undefined && init.bearerToken !== '') headers.authorization = `Bearer ${init.bearerToken}`
+    let response: Response
+    try {
+      response = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.any(signals) })
+    } catch (err) {
+      if (options.signal?.aborted === true) throw new DtaError('ABORTED', undefined, { cause: err })
+      throw new DtaError('PEER_UNREACHABLE', `${base}${path}`, { cause: err })
+    }
+    let payload: unknown
+    try {
+      payload = await response.json()
+    } catch (err) {
+      throw new DtaError('PEER_ERROR', `${path} answered ${response.status} without JSON`, { cause: err })
+    }
+    if (response.ok) return payload as T
+    const code = (payload as { code?: unknown }).code
+    if (response.status < 500 && typeof code === 'string' && Object.hasOwn(ERRORS, code)) {
+      throw new DtaError(code as ErrorCode, `refused by the fiduciary on ${path}`)
+    }
+    throw new DtaError('PEER_ERROR', `${path} answered ${response.status}${typeof code === 'string' ? ` ${code}` : ''}`)
+  }
+  return {
+    fulfillOrder: async (request, options) => await call('/v1/fulfill/order', request, options),
+    fulfillOrderSecret: async (request, options) => await call('/v1/fulfill/order/secret', request, options),
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Order documents as state transitions (PROTOCOL §2, §4): pure functions, no I/O. Each part is an
+ * envelope whose encrypted body is the whole OrderDocument so far (part N holds parts 1..N),
+ * signed by its author and chained to the previous part by `previousCID`:
+ *
+ *   part 1  principal → fiduciary   the request                      previous ""
+ *   part 2  fiduciary → principal   commitment key + its proof       previous part 1
+ *   part 3  principal → fiduciary   the redemption request           previous part 2
+ *   part 4  fiduciary → recipient   the released seed                previous part 3
+ *
+ * Decoding validates every field before a service may act on it; a bad order is ORDER_BAD_DOCUMENT.
+ * @module
+ */
+import { DtaError } from './errors.ts'
+import { toHex } from '../crypto/hash.ts'
+import { randomBytes } from '../crypto/random.ts'
+import { decode, encode, toMillis } from '../envelope/codec.ts'
+import { DocumentType, openEnvelope, sealEnvelope } from '../envelope/envelope.ts'
+import type { RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
+import { OrderDocumentSchema } from '../envelope/gen/dta_pb.ts'
+import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
+import type { Extension, OrderView } from '../ports/plugin.ts'
+
+export const ORDER_TYPE_SAFEGUARD = 1
+export const REFERENCE_PATTERN = /^[0-9a-f]{32}$/
+export const CID_PATTERN = /^Qm[1-9A-HJ-NP-Za-km-z]{44}$/
+const COMMITMENT_KEY_BYTES = 33
+const COMMITMENT_POP_BYTES = 64
+const MAX_EXTENSION_ENTRIES = 32
+
+/** 128 random bits, hex: unguessable and not time-based (PROTOCOL §6). */
+export function newOrderReference (): string {
+  return toHex(randomBytes(16))
+}
+
+export function isCID (value: string): boolean {
+  return CID_PATTERN.test(value)
+}
+
+export interface Part1Fields {
+  reference: string
+  plugin: string
+  coin: number
+  principalCID: string
+  fiduciaryCID: string
+  beneficiaryCID?: string
+  extension: Extension
+  timestamp: number
+}
+
+/** The decoded order with the CID of the part it was read from. */
+export interface OrderState {
+  document: OrderDocument
+  view: OrderView
+  /** Part 4's secret (the order seed) when the reader could decrypt part 4. */
+  secret?: Uint8Array
+}
+
+function bad (detail: string): never {
+  throw new DtaError('ORDER_BAD_DOCUMENT', detail)
+}
+
+function checkExtension (ext: Record<string, string>, where: string): void {
+  if (Object.keys(ext).length > MAX_EXTENSION_ENTRIES) bad(`${where} extension has too many entries`)
+}
+
+/** Validates an OrderDocument for the given part number (1..4) and builds its view. */
+export function validateOrder (doc: OrderDocument, part: 1 | 2 | 3 | 4, part1CID: string): OrderView {
+  if (!REFERENCE_PATTERN.test(doc.reference)) bad('reference')
+  if (doc.type !== ORDER_TYPE_SAFEGUARD) bad(`order type ${doc.type}`)
+  if (!isCID(doc.principalCid)) bad('principal CID')
+  if (!isCID(doc.fiduciaryCid)) bad('fiduciary CID')
+  if (doc.beneficiaryCid !== '' && !isCID(doc.beneficiaryCid)) bad('beneficiary CID')
+  if (doc.plugin.length === 0 || doc.plugin.length > 64) bad('plugin')
+  checkExtension(doc.extension, 'part 1')
+  const view: OrderView = {
+    reference: doc.reference,
+    plugin: doc.plugin,
+    coin: doc.coin,
+    principalCID: doc.principalCid,
+    fiduciaryCID: doc.fiduciaryCid,
+    createdAt: toMillis(doc.timestamp, 'ORDER_BAD_DOCUMENT', 'timestamp'),
+    extension: { ...doc.extension },
+    part1CID,
+  }
+  if (doc.beneficiaryCid !== '') view.beneficiaryCID = doc.beneficiaryCid
+  const p2 = doc.orderPart2
+  if (part >= 2) {
+    if (p2 === undefined) bad('part 2 missing')
+    if (p2.commitmentPublicKey.length !== COMMITMENT_KEY_BYTES) bad('commitment key length')
+    if (p2.proofOfPossession.length !== COMMITMENT_POP_BYTES) bad('commitment proof length')
+    if (p2.previousOrderCid !== part1CID) bad('part 2 does not follow part 1')
+    checkExtension(p2.extension, 'part 2')
+  } else if (p2 !== undefined) bad('part 1 carries part 2')
+  const p3 = doc.orderPart3
+  if (part >= 3) {
+    if (p3 === undefined) bad('part 3 missing')
+    if (!isCID(p3.previousOrderCid)) bad('part 3 previous CID')
+    if (p3.beneficiaryCid !== '' && !isCID(p3.beneficiaryCid)) bad('part 3 beneficiary CID')
+    if (p3.beneficiaryEncryptedData.length > 4096) bad('part 3 beneficiary data length')
+    checkExtension(p3.extension, 'part 3')
+  } else if (p3 !== undefined) bad(`part ${part} carries part 3`)
+  const p4 = doc.orderPart4
+  if (part === 4) {
+    if (p4 === undefined) bad('part 4 missing')
+    if (!isCID(p4.previousOrderCid)) bad('part 4 previous CID')
+    checkExtension(p4.extension, 'part 4')
+  } else if (p4 !== undefined) bad(`part ${part} carries part 4`)
+  return view
+}
+
+/** Completes the view's part 2 / part 3 sections, which need the CIDs the caller knows. */
+export function withPartCIDs (view: OrderView, doc: OrderDocument, cids: { part2?: string, part3?: string }): OrderView {
+  const out = { ...view }
+  if (doc.orderPart2 !== undefined && cids.part2 !== undefined) {
+    out.part2 = { cid: cids.part2, commitmentPublicKey: doc.orderPart2.commitmentPublicKey, extension: { ...doc.orderPart2.extension } }
+  }
+  const p3 = doc.orderPart3
+  if (p3 !== undefined && cids.part3 !== undefined) {
+    out.part3 = { cid: cids.part3, beneficiaryEncryptedData: p3.beneficiaryEncryptedData, extension: { ...p3.extension } }
+    if (p3.beneficiaryCid !== '') out.part3.beneficiaryCID = p3.beneficiaryCid
+  }
+  return out
+}
+
+export function part1Document (f: Part1Fields): OrderDocument {
+  return decode(OrderDocumentSchema, encode(OrderDocumentSchema, {
+    type: ORDER_TYPE_SAFEGUARD,
+    coin: f.coin,
+    principalCid: f.principalCID,
+    beneficiaryCid: f.beneficiaryCID ?? '',
+    reference: f.reference,
+    timestamp: BigInt(f.timestamp),
+    fiduciaryCid: f.fiduciaryCID,
+    plugin: f.plugin,
+    extension: f.extension,
+  }), 'ORDER_BAD_DOCUMENT', 'order')
+}
+
+/** Seals an order part: encrypted body = the order document, to the given recipients. */
+export function sealOrderPart (input: { signer: Signer, document: OrderDocument, recipients: RecipientPublicKey[], previousCID?: string, now?: number }): Uint8Array {
+  return sealEnvelope({
+    signer: input.signer,
+    encryptedBodyType: DocumentType.ORDER_DOCUMENT,
+    encryptedBody: encode(OrderDocumentSchema, input.document),
+    recipients: input.recipients,
+    previousCID: input.previousCID ?? '',
+    createdAt: input.now,
+  })
+}
+
+/** Opens an order part signed by `signer` as `recipient`; returns the decoded document and header. */
+export function openOrderPart (bytes: Uint8Array, signer: Verifier, recipient: RecipientSecretKey): { document: OrderDocument, previousCID: string, createdAt: number, recipients: string[] } {
+  const opened = openEnvelope(bytes, { signer, recipient, expect: { bodyType: DocumentType.NONE, encryptedBodyType: DocumentType.ORDER_DOCUMENT } })
+  if (opened.decryptedBody === undefined) throw new DtaError('ENVELOPE_NOT_A_RECIPIENT', recipient.cid)
+  const document = decode(OrderDocumentSchema, opened.decryptedBody, 'ORDER_BAD_DOCUMENT', 'order document')
+  return { document, previousCID: opened.header.previousCID, createdAt: opened.header.createdAt, recipients: opened.header.recipients }
+}
+
+/** A JSON rendering of an order document for GET /v1/order/{ref}; the released secret is never shown. */
+export function orderToJSON (doc: OrderDocument): Record<string, unknown> {
+  const hex = (b: Uint8Array | undefined): string | undefined => (b === undefined || b.length === 0 ? undefined : toHex(b))
+  const p2 = doc.orderPart2; const p3 = doc.orderPart3; const p4 = doc.orderPart4
+  return {
+    type: doc.type,
+    coin: doc.coin,
+    reference: doc.reference,
+    plugin: doc.plugin,
+    principalCID: doc.principalCid,
+    fiduciaryCID: doc.fiduciaryCid,
+    beneficiaryCID: doc.beneficiaryCid,
+    timestamp: Number(doc.timestamp),
+    extension: doc.extension,
+    orderPart2: p2 === undefined ? undefined : { commitmentPublicKey: hex(p2.commitmentPublicKey), proofOfPossession: hex(p2.proofOfPossession), previousOrderCID: p2.previousOrderCid, timestamp: Number(p2.timestamp), extension: p2.extension },
+    orderPart3: p3 === undefined ? undefined : { previousOrderCID: p3.previousOrderCid, beneficiaryCID: p3.beneficiaryCid, timestamp: Number(p3.timestamp), extension: p3.extension },
+    orderPart4: p4 === undefined ? undefined : { previousOrderCID: p4.previousOrderCid, timestamp: Number(p4.timestamp), extension: p4.extension, secretReleased: p4.secret.length > 0 },
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The HTTP API (PROTOCOL §8) as a Fastify app built from the node's services. `buildApp` never
+ * listens by itself, so tests drive it in-process with `app.inject` and the daemon calls
+ * `listen`. Routes exist per node type (principal: identity, order, status; fiduciary: identity,
+ * fulfil, status; multi: all), because only the services the node has are passed in.
+ *
+ * Every error leaves as `{statusCode, code, message}` with a code from src/core/errors.ts:
+ * DtaErrors keep their own; schema failures are REQUEST_INVALID (422, as the original), bad JSON
+ * REQUEST_MALFORMED, oversized bodies REQUEST_TOO_LARGE; anything unexpected is INTERNAL with a
+ * fixed message (the cause is logged, never returned). Request bodies are validated strictly
+ * (no type coercion, no unknown fields); query strings are coerced to their declared types.
+ * @module
+ */
+import Fastify from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyBaseLogger } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { Ajv } from 'ajv'
+import { DtaError } from '../core/errors.ts'
+import type { ErrorCode } from '../core/errors.ts'
+import type { NodeServices } from '../services/api.ts'
+import * as S from './schemas.ts'
+
+export interface AppOptions {
+  services: NodeServices
+  /** Largest accepted request body in bytes. */
+  bodyLimit: number
+  /** Whole-request timeout in milliseconds (0 = none). */
+  requestTimeoutMs: number
+  /** The node's pino logger; none in tests. */
+  logger?: FastifyBaseLogger
+  version: string
+}
+
+const ajvBody = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false, strict: false })
+const ajvQuery = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: true, allErrors: false, strict: false })
+
+const signals = new WeakMap<object, AbortSignal>()
+function signalOf (request: object): AbortSignal | undefined {
+  return signals.get(request)
+}
+
+const errorResponses = { '4xx': S.ErrorBody, '5xx': S.ErrorBody }
+
+function toDtaError (err: FastifyError & { validation?: unknown }): DtaError {
+  if (err instanceof DtaError) return err
+  if (err.validation !== undefined) return new DtaError('REQUEST_INVALID', err.message)
+  const byFastifyCode: Record<string, ErrorCode> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: 'REQUEST_TOO_LARGE',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'REQUEST_UNSUPPORTED_MEDIA_TYPE',
+    FST_ERR_CTP_EMPTY_JSON_BODY: 'REQUEST_MALFORMED',
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'REQUEST_MALFORMED',
+  }
+  const mapped = byFastifyCode[err.code]
+  if (mapped !== undefined) return new DtaError(mapped)
+  if (err instanceof SyntaxError || err.statusCode === 400) return new DtaError('REQUEST_MALFORMED')
+  if (err.name === 'AbortError') return new DtaError('ABORTED')
+  return new DtaError('INTERNAL')
+}
+
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { services } = options
+  const app = Fastify({
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    bodyLimit: options.bodyLimit,
+    requestTimeout: options.requestTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // The client's signal: aborted when the connection closes before the answer is written.
+  // (Fastify's request.signal follows the request stream, which closes once the body is read.)
+  app.addHook('onRequest', async (request, reply) => {
+    const controller = new AbortController()
+    signals.set(request, controller.signal)
+    reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort(new DtaError('ABORTED', 'client went away')) })
+  })
+
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const dta = toDtaError(err)
+    if (dta.code === 'INTERNAL') request.log.error({ err: { name: err.name, code: err.code } }, 'unexpected error')
+    else request.log.info({ code: dta.code }, 'request refused')
+    void reply.code(dta.statusCode).send(dta.toJSON())
+  })
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(new DtaError('ROUTE_NOT_FOUND', `${request.method} ${request.url.split('?')[0]}`).toJSON())
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Milagro D-TA API',
+        version: options.version,
+        description: 'Decentralized Trust Authority: a key-custody server. Errors are {statusCode, code, message}; see docs/errors.md.',
+      },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  app.get('/v1/status', { schema: { tags: ['status'], response: { 200: S.StatusResponse, ...errorResponses } } },
+    async () => await services.status())
+
+  app.post('/v1/identity', { schema: { tags: ['identity'], body: S.CreateIdentityRequest, response: { 200: S.CreateIdentityResponse, ...errorResponses } } },
+    async (request) => {
+      const name = request.body.name ?? request.body.Name
+      if (name === undefined) throw new DtaError('REQUEST_INVALID', 'name is required')
+      return await services.identity.create(name, { signal: signalOf(request) })
+    })
+  app.get('/v1/identity/:idDocumentCID', { schema: { tags: ['identity'], params: S.IdentityParams, response: { 200: S.IdentityView, ...errorResponses } } },
+    async (request) => await services.identity.get(request.params.idDocumentCID, { signal: signalOf(request) }))
+  app.get('/v1/identity', { schema: { tags: ['identity'], querystring: S.ListQuery, response: { 200: S.IdentityListResponse, ...errorResponses } } },
+    async (request) => ({ idDocumentList: await services.identity.list(request.query, { signal: signalOf(request) }) }))
+
+  const order = services.order
+  if (order !== undefined) {
+    app.post('/v1/order', { schema: { tags: ['order'], body: S.OrderRequest, response: { 200: S.OrderResponse, ...errorResponses } } },
+      async (request) => await order.create(withoutEmpty(request.body), { signal: signalOf(request) }))
+    app.get('/v1/order', { schema: { tags: ['order'], querystring: S.ListQuery, response: { 200: S.OrderListResponse, ...errorResponses } } },
+      async (request) => ({ orderReference: await order.list(request.query, { signal: signalOf(request) }) }))
+    app.get('/v1/order/:orderReference', { schema: { tags: ['order'], params: S.OrderParams, response: { 200: S.GetOrderResponse, ...errorResponses } } },
+      async (request) => await order.get(request.params.orderReference, { signal: signalOf(request) }))
+    app.post('/v1/order/secret', { schema: { tags: ['order'], body: S.OrderSecretRequest, response: { 200: S.OrderSecretResponse, ...errorResponses } } },
+      async (request) => {
+        const body = withoutEmpty(request.body)
+        if (body.orderReference === undefined && body.orderPart4CID === undefined) {
+          throw new DtaError('REQUEST_INVALID', 'orderReference (or, on a beneficiary node, orderPart4CID) is required')
+        }
+        return await order.secret(body, { signal: signalOf(request) })
+      })
+  }
+
+  const fulfil = services.fulfil
+  if (fulfil !== undefined) {
+    app.post('/v1/fulfill/order', { schema: { tags: ['fulfill'], body: S.FulfillOrderRequest, response: { 200: S.FulfillOrderResponse, ...errorResponses } } },
+      async (request) => await fulfil.order(request.body, { signal: signalOf(request) }))
+    app.post('/v1/fulfill/order/secret', { schema: { tags: ['fulfill'], body: S.FulfillOrderSecretRequest, response: { 200: S.FulfillOrderSecretResponse, ...errorResponses } } },
+      async (request) => await fulfil.secret(request.body, { signal: signalOf(request) }))
+  }
+
+  return app
+}
+
+/** The original clients send "" for "not given"; treat an empty beneficiary as absent. */
+function withoutEmpty<T extends { beneficiaryIDDocumentCID?: string }> (body: T): T {
+  if (body.beneficiaryIDDocumentCID === '') {
+    const { beneficiaryIDDocumentCID: _, ...rest } = body
+    return rest as T
+  }
+  return body
+}

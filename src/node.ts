@@ -1,0 +1,231 @@
+/**
+ * The one place where adapters are chosen and wired (CONVENTIONS: createNode). `initNode` makes a
+ * new home folder (config, custody key, IPFS peer key, node identity); `createNode` opens an
+ * initialised home and returns a node whose HTTP server starts with `start()` and whose every
+ * resource is released by `stop()`, in reverse order of opening.
+ * @module
+ */
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { DtaError } from './core/errors.ts'
+import { createHeliaDocumentStore } from './adapters/ipfs/helia.ts'
+import type { HeliaDocumentStore } from './adapters/ipfs/helia.ts'
+import { createLocalKeyFile, initLocalPassphrase, openLocalCustody } from './adapters/custody/local.ts'
+import { createHttpFiduciaryClient } from './adapters/peer/http.ts'
+import { openSqliteState } from './adapters/storage/sqlite.ts'
+import { CONFIG_FILE, loadConfig, resolveInHome, writeConfig } from './config/load.ts'
+import type { Config, PartialConfig } from './config/schema.ts'
+import { buildApp } from './http/app.ts'
+import { createPlugin } from './plugins/registry.ts'
+import type { Custody } from './ports/custody.ts'
+import type { FiduciaryClient } from './ports/peer.ts'
+import type { StateRepository } from './ports/state.ts'
+import type { FulfilService, NodeServices, OrderService, StatusResponse } from './services/api.ts'
+import { createPluginContext } from './services/context.ts'
+import type { ServiceContext } from './services/context.ts'
+import { createFulfilService } from './services/fulfil.ts'
+import { Identities } from './services/identities.ts'
+import { createIdentityService } from './services/identity.ts'
+import { createOrderService } from './services/order.ts'
+
+export const APPLICATION = 'Milagro Distributed Trust'
+export const API_VERSION = 'v1'
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version
+
+export interface DtaNode {
+  readonly config: Config
+  readonly nodeCID: string
+  readonly app: FastifyInstance
+  readonly documents: HeliaDocumentStore
+  readonly services: NodeServices
+  /** Starts the HTTP server; resolves with the address it listens on. */
+  start (): Promise<string>
+  stop (): Promise<void>
+}
+
+async function openCustody (home: string, config: Config): Promise<Custody> {
+  if (config.node.custodyKeySource === 'passphrase') {
+    if (config.node.passphrase === '') throw new DtaError('CUSTODY_PASSPHRASE_MISSING', 'set MILAGRO_NODE_PASSPHRASE')
+    return await openLocalCustody({ passphrase: config.node.passphrase, paramsFile: resolveInHome(home, config.node.custodyParamsFile) })
+  }
+  return await openLocalCustody({ keyFile: resolveInHome(home, config.node.custodyKeyFile) })
+}
+
+async function openDocuments (home: string, config: Config): Promise<HeliaDocumentStore> {
+  const swarmKey = config.ipfs.swarmKeyFile === '' ? undefined : await readFile(resolveInHome(home, config.ipfs.swarmKeyFile), 'utf8')
+  const documents = createHeliaDocumentStore({
+    path: resolveInHome(home, config.ipfs.dataDir),
+    listen: config.ipfs.listenAddr,
+    peers: config.ipfs.peers,
+    announce: config.ipfs.announce,
+    swarmKey,
+    fetchTimeoutMs: config.ipfs.fetchTimeoutMs,
+  })
+  await documents.start()
+  return documents
+}
+
+/** Opens resources in order and, if a later one fails, closes the earlier ones. */
+class Resources {
+  readonly #closers: Array<() => Promise<void>> = []
+  add (close: () => Promise<void>): void { this.#closers.unshift(close) }
+  async closeAll (): Promise<void> {
+    for (const close of this.#closers.splice(0)) {
+      try { await close() } catch { /* closing is best effort; the first error was already reported */ }
+    }
+  }
+}
+
+export interface InitOptions {
+  home: string
+  nodeName?: string
+  nodeType?: Config['node']['nodeType']
+  service?: Config['plugins']['service']
+  masterFiduciary?: { cid: string, url: string }
+  /** Further config values (e.g. listen addresses) written into config.yaml. */
+  overrides?: PartialConfig
+  env?: Record<string, string | undefined>
+}
+
+/**
+ * Creates a node's home: config.yaml, the custody key (0600), the IPFS peer key and the node
+ * identity (its root seed sealed by custody). Refuses a home that already has a config file.
+ */
+export async function initNode (options: InitOptions): Promise<Config> {
+  const { home } = options
+  await mkdir(home, { recursive: true, mode: 0o700 })
+  const configPath = resolveInHome(home, CONFIG_FILE)
+  if (await stat(configPath).then(() => true, () => false)) throw new DtaError('CONFIG_INVALID', `${configPath} exists: this home is already initialised`)
+  const overrides: PartialConfig = {
+    ...options.overrides,
+    node: {
+      ...options.overrides?.node,
+      ...(options.nodeType === undefined ? {} : { nodeType: options.nodeType }),
+      nodeName: options.nodeName ?? options.overrides?.node?.nodeName ?? 'node',
+      ...(options.masterFiduciary === undefined ? {} : { masterFiduciaryNodeID: options.masterFiduciary.cid, masterFiduciaryServer: options.masterFiduciary.url }),
+    },
+    plugins: { ...options.overrides?.plugins, ...(options.service === undefined ? {} : { service: options.service }) },
+  }
+  const config = await loadConfig({ home, env: options.env, overrides })
+  if (config.node.custodyKeySource === 'passphrase') {
+    if (config.node.passphrase === '') throw new DtaError('CUSTODY_PASSPHRASE_MISSING', 'set MILAGRO_NODE_PASSPHRASE')
+    await initLocalPassphrase({ passphrase: config.node.passphrase, paramsFile: resolveInHome(home, config.node.custodyParamsFile) })
+  } else {
+    await createLocalKeyFile(resolveInHome(home, config.node.custodyKeyFile))
+  }
+  const resources = new Resources()
+  try {
+    const custody = await openCustody(home, config)
+    resources.add(async () => await custody.close())
+    const state = await openSqliteState({ path: resolveInHome(home, config.node.databaseFile) })
+    resources.add(async () => await state.close())
+    const documents = await openDocuments(home, config)
+    resources.add(async () => await documents.stop())
+    const identities = new Identities({ documents, state, custody })
+    const node = await identities.create(config.node.nodeName, { isNodeIdentity: true })
+    const written = { ...config, node: { ...config.node, nodeID: node.cid } }
+    await writeConfig(home, written)
+    return written
+  } finally {
+    await resources.closeAll()
+  }
+}
+
+export interface CreateNodeOptions {
+  home: string
+  config: Config
+  logger?: Logger
+}
+
+export async function createNode (options: CreateNodeOptions): Promise<DtaNode> {
+  const { home, config } = options
+  if (config.node.nodeID === '') throw new DtaError('CONFIG_INVALID', `node.nodeID is empty: run \`milagro init\` for ${home} first`)
+  const nodeType = config.node.nodeType
+  if (nodeType === 'principal' && (config.node.masterFiduciaryNodeID === '' || config.node.masterFiduciaryServer === '')) {
+    throw new DtaError('CONFIG_INVALID', 'a principal node needs node.masterFiduciaryNodeID and node.masterFiduciaryServer (init --masterfiduciarynode CID,URL)')
+  }
+  const resources = new Resources()
+  try {
+    const custody = await openCustody(home, config)
+    resources.add(async () => await custody.close())
+    const state: StateRepository = await openSqliteState({ path: resolveInHome(home, config.node.databaseFile) })
+    resources.add(async () => await state.close())
+    const documents = await openDocuments(home, config)
+    resources.add(async () => await documents.stop())
+
+    const identities = new Identities({ documents, state, custody })
+    const nodeRecord = await state.getNodeIdentity()
+    if (nodeRecord === undefined || nodeRecord.cid !== config.node.nodeID) {
+      throw new DtaError('CONFIG_INVALID', `node.nodeID ${config.node.nodeID} is not this home's node identity`)
+    }
+    const node = await identities.held(nodeRecord.cid)
+    const plugin = createPlugin(config.plugins.service)
+    const ctx: ServiceContext = { documents, state, custody, identities, plugin, pluginContext: createPluginContext(plugin, state, custody), node }
+
+    let fulfil: FulfilService | undefined
+    let order: OrderService | undefined
+    if (nodeType !== 'principal') fulfil = createFulfilService(ctx, { allowPrincipals: config.http.allowPrincipals })
+    if (nodeType !== 'fiduciary') {
+      let fiduciary: FiduciaryClient
+      let fiduciaryCID: string
+      if (fulfil !== undefined && config.node.masterFiduciaryServer === '') {
+        const local = fulfil
+        fiduciary = { fulfillOrder: local.order, fulfillOrderSecret: local.secret }
+        fiduciaryCID = node.cid
+      } else {
+        fiduciary = createHttpFiduciaryClient({ url: config.node.masterFiduciaryServer, timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken })
+        fiduciaryCID = config.node.masterFiduciaryNodeID
+      }
+      order = createOrderService(ctx, { fiduciary, fiduciaryCID })
+    }
+
+    const status = async (): Promise<StatusResponse> => ({
+      application: APPLICATION,
+      apiVersion: API_VERSION,
+      extensionVendor: plugin.vendor,
+      nodeCID: node.cid,
+      timeStamp: new Date().toISOString(),
+      plugin: plugin.name,
+      nodeType,
+      version: VERSION,
+      peerID: documents.peerId(),
+      listenAddrs: documents.multiaddrs(),
+      connectedPeers: documents.connectedPeers().length,
+    })
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state }), order, fulfil }
+    const app = await buildApp({
+      services,
+      bodyLimit: config.http.requestBodyLimit,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      logger: options.logger,
+      version: VERSION,
+    })
+    resources.add(async () => await app.close())
+
+    return {
+      config,
+      nodeCID: node.cid,
+      app,
+      documents,
+      services,
+      async start () {
+        const [host, port] = splitHostPort(config.http.listenAddr)
+        return await app.listen({ host, port })
+      },
+      async stop () {
+        await resources.closeAll()
+      },
+    }
+  } catch (err) {
+    await resources.closeAll()
+    throw err
+  }
+}
+
+export function splitHostPort (addr: string): [string, number] {
+  const at = addr.lastIndexOf(':')
+  const host = addr.slice(0, at).replace(/^\[(.*)\]$/, '$1')
+  return [host === '' ? '0.0.0.0' : host, Number(addr.slice(at + 1))]
+}

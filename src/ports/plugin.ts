@@ -1,0 +1,87 @@
+/**
+ * The plugin port (PROTOCOL §7): how a custodian customises the order steps without new
+ * endpoints, through the free-form `extension` maps. A plugin sees domain objects and a narrow
+ * context — its own scoped storage and sealing, and, on redemption, only the key material the
+ * flow entitles it to. It never sees the database, the HTTP request or an identity's root seed.
+ *
+ * The order of calls on one order:
+ *   principal  prepareOrder → (fiduciary: checkOrder) → completeOrder
+ *   principal  prepareRedemption → (fiduciary: checkRedemption) → completeRedemption
+ *                                              (on the recipient's node: principal or beneficiary)
+ * Hooks throw DtaError('PLUGIN_BAD_EXTENSION' | 'PLUGIN_REFUSED', detail) for refusals.
+ * @module
+ */
+import type { AbortOptions } from './document-store.ts'
+import type { PluginStore } from './state.ts'
+
+export type Extension = Record<string, string>
+
+/** What a plugin may know of an identity: its CID and public keys. */
+export interface IdentityInfo {
+  cid: string
+  ecPublicKey: Uint8Array
+  kemPublicKey: Uint8Array
+}
+
+/** The order as it stands, decoded from the chain. Byte fields are raw. */
+export interface OrderView {
+  reference: string
+  plugin: string
+  coin: number
+  principalCID: string
+  fiduciaryCID: string
+  beneficiaryCID?: string
+  createdAt: number
+  extension: Extension
+  part1CID: string
+  part2?: { cid: string, commitmentPublicKey: Uint8Array, extension: Extension }
+  part3?: { cid: string, beneficiaryCID?: string, beneficiaryEncryptedData: Uint8Array, extension: Extension }
+}
+
+export interface PluginContext {
+  /** Key-value storage private to this plugin (a "chroot" view of the node's state). */
+  readonly store: PluginStore
+  /** Seals a plugin secret at rest under the node's custody; `id` is scoped to the plugin. */
+  seal (id: string, plaintext: Uint8Array, options?: AbortOptions): Promise<Uint8Array>
+  unseal (id: string, sealed: Uint8Array, options?: AbortOptions): Promise<Uint8Array>
+  /** HPKE-encrypts data so that only `to` can read it (e.g. a key share handed to a beneficiary). */
+  encryptTo (to: IdentityInfo, data: Uint8Array): Uint8Array
+}
+
+/** Key material released to the recipient of part 4, on the node that holds that recipient. */
+export interface RedemptionKeys {
+  /** The order seed released by the fiduciary. */
+  orderSeed: Uint8Array
+  /** The recipient identity's secp256k1 private key, when the recipient is the order's beneficiary. */
+  beneficiaryECPrivateKey?: Uint8Array
+  /** Decrypts data that was encrypted to the recipient with `encryptTo`. */
+  decrypt (data: Uint8Array): Uint8Array
+}
+
+export interface PreparedOrder {
+  /** Bitcoin network for bitcoinwallet (0 mainnet, 1 testnet); 0 otherwise. */
+  coin?: number
+  /** Extension recorded (in the encrypted order document) in part 1. */
+  extension?: Extension
+}
+
+export interface OrderResult { commitment: string, extension: Extension }
+export interface PreparedRedemption { extension?: Extension, beneficiaryEncryptedData?: Uint8Array }
+export interface RedemptionResult { secret: string, commitment: string, extension: Extension }
+
+export interface Plugin {
+  readonly name: string
+  readonly vendor: string
+  /** Principal: validate the request extension and prepare part 1. */
+  prepareOrder (ctx: PluginContext, input: { reference: string, extension: Extension, beneficiary?: IdentityInfo }): Promise<PreparedOrder>
+  /** Fiduciary: refuse a part 1 this plugin cannot serve. */
+  checkOrder (ctx: PluginContext, order: OrderView): Promise<void>
+  /** Principal: turn the fiduciary's commitment key into the answer to the client. */
+  completeOrder (ctx: PluginContext, input: { order: OrderView, requestExtension: Extension, beneficiary?: IdentityInfo }): Promise<OrderResult>
+  /** Principal: validate the redemption request and prepare part 3. */
+  prepareRedemption (ctx: PluginContext, input: { order: OrderView, extension: Extension, beneficiary?: IdentityInfo }): Promise<PreparedRedemption>
+  /** Fiduciary: the plugin's beneficiary rules for a part 3. */
+  checkRedemption (ctx: PluginContext, input: { order: OrderView }): Promise<void>
+  /** Recipient: turn the released seed into the final secret. */
+  completeRedemption (ctx: PluginContext, input: { order: OrderView, requestExtension: Extension, keys: RedemptionKeys }): Promise<RedemptionResult>
+}

@@ -1,0 +1,46 @@
+/**
+ * What the order and fulfil services are given once, at wiring time (src/node.ts): the ports,
+ * the node's own identity and the plugin with its scoped context. Also the small helpers both
+ * sides share — documents carried inline with an RPC, and the plugin context factory.
+ * @module
+ */
+import type { Custody } from '../ports/custody.ts'
+import type { AbortOptions, DocumentStore } from '../ports/document-store.ts'
+import type { Plugin, PluginContext } from '../ports/plugin.ts'
+import type { StateRepository } from '../ports/state.ts'
+import type { InlineDocuments } from './api.ts'
+import { encryptToIdentity } from './identities.ts'
+import type { HeldIdentity, Identities } from './identities.ts'
+
+export interface ServiceContext {
+  documents: DocumentStore
+  state: StateRepository
+  custody: Custody
+  identities: Identities
+  plugin: Plugin
+  pluginContext: PluginContext
+  /** The node identity: the principal or fiduciary this node acts as. */
+  node: HeldIdentity
+}
+
+export function createPluginContext (plugin: Plugin, state: StateRepository, custody: Custody): PluginContext {
+  const scoped = (id: string): string => `plugin/${plugin.name}/${id}`
+  return {
+    store: state.pluginStore(plugin.name),
+    seal: async (id, plaintext, options) => await custody.seal(scoped(id), plaintext, options),
+    unseal: async (id, sealed, options) => await custody.unseal(scoped(id), sealed, options),
+    encryptTo: encryptToIdentity,
+  }
+}
+
+/** Stores documents that came inline with an RPC, each only if it hashes to its CID. */
+export async function acceptInline (documents: DocumentStore, inline: InlineDocuments | undefined, options: AbortOptions): Promise<void> {
+  if (inline === undefined) return
+  for (const [cid, base64] of Object.entries(inline)) {
+    await documents.accept(cid, Buffer.from(base64, 'base64'), options)
+  }
+}
+
+export function inline (entries: Array<[string, Uint8Array]>): InlineDocuments {
+  return Object.fromEntries(entries.map(([cid, bytes]) => [cid, Buffer.from(bytes).toString('base64')]))
+}

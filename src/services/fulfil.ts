@@ -1,0 +1,190 @@
+/**
+ * The fiduciary side (PROTOCOL §2, §6): answers part 1 with a commitment (part 2) and part 3
+ * with the released seed (part 4).
+ *
+ * fulfill/order: part 1 must verify against the identity named in `documentCID`, which must be
+ * the order's principal; this node must be the order's fiduciary. The order seed is generated
+ * here, sealed by custody and committed durably with the order row BEFORE part 2 exists, so a
+ * crash never loses a seed whose commitment was returned. The same part 1 again returns the same
+ * part 2; another part 1 reusing a known reference is refused.
+ *
+ * fulfill/order/secret: part 3 must be signed by the principal or the order-time beneficiary;
+ * its previous CID must be the part 2 this node issued (from its own store, never from the
+ * caller); the order it carries must be exactly the one this node committed to; the plugin's
+ * beneficiary rules must hold. The seed goes in part 4 encrypted only to this node and the
+ * entitled recipient: the beneficiary if there is one, else the principal. A repeat returns the
+ * same part 4; once released, the recipient can no longer be changed.
+ * @module
+ */
+import { clone, create, equals } from '@bufbuild/protobuf'
+import { DtaError, isDtaError } from '../core/errors.ts'
+import { openOrderPart, sealOrderPart, validateOrder, withPartCIDs } from '../core/order.ts'
+import { toHex, wipe } from '../crypto/hash.ts'
+import { randomBytes } from '../crypto/random.ts'
+import { commitmentPopSign, orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
+import { parseEnvelope } from '../envelope/envelope.ts'
+import { OrderDocumentSchema, OrderPart2Schema, OrderPart4Schema } from '../envelope/gen/dta_pb.ts'
+import type { AbortOptions } from '../ports/document-store.ts'
+import { orderSeedRecordId } from '../ports/state.ts'
+import type { FulfilService, FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse } from './api.ts'
+import { acceptInline, inline } from './context.ts'
+import type { ServiceContext } from './context.ts'
+import { recipientOf, signerOf } from './identities.ts'
+
+export interface FulfilOptions {
+  /** When non-empty, only these principal identity CIDs may place orders. */
+  allowPrincipals?: readonly string[]
+}
+
+export function createFulfilService (ctx: ServiceContext, config: FulfilOptions = {}): FulfilService {
+  const { documents, state, custody, identities, plugin, pluginContext, node } = ctx
+  const allow = new Set(config.allowPrincipals ?? [])
+
+  async function issuedPart2 (reference: string, part2Cid: string, options: AbortOptions): Promise<FulfillOrderResponse> {
+    const bytes = await documents.get(part2Cid, options)
+    return { orderPart2CID: part2Cid, extension: {}, documents: inline([[part2Cid, bytes]]) }
+  }
+
+  async function order (request: FulfillOrderRequest, options: AbortOptions = {}): Promise<FulfillOrderResponse> {
+    await acceptInline(documents, request.documents, options)
+    if (allow.size > 0 && !allow.has(request.documentCID)) {
+      await state.appendAudit({ op: 'order.refused', actor: request.documentCID, detail: 'principal not on the allow-list' }, options)
+      throw new DtaError('ORDER_NOT_ENTITLED', 'principal not on the allow-list')
+    }
+    const principal = await identities.verifier(request.documentCID, options)
+    const part1 = openOrderPart(await documents.get(request.orderPart1CID, options), principal, recipientOf(node))
+    const doc1 = part1.document
+    const view = validateOrder(doc1, 1, request.orderPart1CID)
+    if (part1.previousCID !== '') throw new DtaError('ORDER_BAD_DOCUMENT', 'part 1 must not have a previous document')
+    if (doc1.principalCid !== request.documentCID) throw new DtaError('ORDER_NOT_PRINCIPAL', 'documentCID is not the order principal')
+    if (doc1.fiduciaryCid !== node.cid) throw new DtaError('ORDER_BAD_DOCUMENT', 'the order names another fiduciary')
+    if (doc1.plugin !== plugin.name) throw new DtaError('PLUGIN_REFUSED', `this fiduciary runs the ${plugin.name} plugin, not ${doc1.plugin}`)
+
+    const existing = await state.getOrder('fiduciary', doc1.reference, options)
+    if (existing !== undefined) {
+      if (existing.part1Cid !== request.orderPart1CID) throw new DtaError('ORDER_REFERENCE_REUSED', doc1.reference)
+      if (existing.part2Cid !== null) return await issuedPart2(doc1.reference, existing.part2Cid, options)
+    } else {
+      await plugin.checkOrder(pluginContext, view)
+    }
+
+    // The seed is durable (sealed, committed with the order row) before any commitment exists.
+    const recordId = orderSeedRecordId('fiduciary', doc1.reference)
+    let seed: Uint8Array = randomBytes(ORDER_SEED_BYTES)
+    const { order: row, created } = await state.createFiduciaryOrder({
+      reference: doc1.reference,
+      plugin: doc1.plugin,
+      principalCid: doc1.principalCid,
+      fiduciaryCid: node.cid,
+      beneficiaryCid: doc1.beneficiaryCid === '' ? null : doc1.beneficiaryCid,
+      part1Cid: request.orderPart1CID,
+      createdAt: view.createdAt,
+      sealedSeed: await custody.seal(recordId, seed, options),
+    }, options)
+    if (!created) {
+      // A repeat (or a concurrent twin) of this part 1: use the seed that was stored first.
+      wipe(seed)
+      if (row.part2Cid !== null) return await issuedPart2(doc1.reference, row.part2Cid, options)
+      const stored = await state.getSeed(recordId, options)
+      if (stored === undefined) throw new DtaError('INTERNAL', 'order row without its seed')
+      seed = await custody.unseal(recordId, stored.sealed, options)
+    }
+
+    const key = orderKeyFromSeed(seed)
+    wipe(seed)
+    const doc2 = clone(OrderDocumentSchema, doc1)
+    doc2.orderPart2 = create(OrderPart2Schema, {
+      commitmentPublicKey: key.publicKey,
+      proofOfPossession: commitmentPopSign(key.privateKey, doc1.reference, request.orderPart1CID),
+      previousOrderCid: request.orderPart1CID,
+      timestamp: BigInt(Date.now()),
+    })
+    wipe(key.privateKey)
+    const recipientCIDs = new Set([doc1.principalCid, node.cid, ...(view.beneficiaryCID === undefined ? [] : [view.beneficiaryCID])])
+    const recipients = await Promise.all([...recipientCIDs].map(async cid => await identities.recipient(cid, options)))
+    const bytes2 = sealOrderPart({ signer: signerOf(node), document: doc2, recipients, previousCID: request.orderPart1CID })
+    const part2Cid = await documents.put(bytes2, options)
+    try {
+      await state.setOrderPart2('fiduciary', doc1.reference, { part2Cid, commitment: toHex(key.publicKey) }, options)
+    } catch (err) {
+      // A concurrent twin recorded its part 2 first: answer with that one.
+      if (!isDtaError(err, 'STATE_ORDER_CONFLICT')) throw err
+      const winner = await state.getOrder('fiduciary', doc1.reference, options)
+      if (winner?.part2Cid == null) throw err
+      return await issuedPart2(doc1.reference, winner.part2Cid, options)
+    }
+    return { orderPart2CID: part2Cid, extension: {}, documents: inline([[part2Cid, bytes2]]) }
+  }
+
+  async function refuse (reference: string, actor: string, code: 'ORDER_NOT_ENTITLED' | 'ORDER_CHAIN_BROKEN' | 'ORDER_ALREADY_REDEEMED_ELSEWHERE' | 'ORDER_BAD_DOCUMENT', detail: string, options: AbortOptions): Promise<never> {
+    await state.appendAudit({ op: 'release.refused', reference, actor, detail: `${code}: ${detail}` }, options)
+    throw new DtaError(code, detail)
+  }
+
+  async function secret (request: FulfillOrderSecretRequest, options: AbortOptions = {}): Promise<FulfillOrderSecretResponse> {
+    await acceptInline(documents, request.documents, options)
+    const requester = await identities.verifier(request.documentCID, options)
+    const bytes3 = await documents.get(request.orderPart3CID, options)
+    const part3 = openOrderPart(bytes3, requester, recipientOf(node))
+    const doc3 = part3.document
+    const reference = doc3.reference
+    const row = await state.getOrder('fiduciary', reference, options)
+    if (row === undefined || row.part2Cid === null || row.part1Cid === null) throw new DtaError('ORDER_NOT_FOUND', reference)
+
+    // The chain: part 3 must follow the part 2 THIS node issued, by header and by content.
+    if (part3.previousCID !== row.part2Cid || doc3.orderPart3?.previousOrderCid !== row.part2Cid) {
+      return await refuse(reference, request.documentCID, 'ORDER_CHAIN_BROKEN', 'part 3 does not follow the issued part 2', options)
+    }
+    const view3 = validateOrder(doc3, 3, row.part1Cid)
+    const issued = openOrderPart(await documents.get(row.part2Cid, options), await identities.verifier(node.cid, options), recipientOf(node)).document
+    const claimed = clone(OrderDocumentSchema, doc3)
+    claimed.orderPart3 = undefined
+    if (!equals(OrderDocumentSchema, claimed, issued)) {
+      return await refuse(reference, request.documentCID, 'ORDER_CHAIN_BROKEN', 'part 3 alters the committed order', options)
+    }
+
+    // Entitlement: the principal, or the beneficiary named at order time, may ask.
+    const orderBeneficiary = issued.beneficiaryCid
+    if (request.documentCID !== issued.principalCid && (orderBeneficiary === '' || request.documentCID !== orderBeneficiary)) {
+      return await refuse(reference, request.documentCID, 'ORDER_NOT_ENTITLED', 'neither principal nor beneficiary', options)
+    }
+    const redemptionBeneficiary = doc3.orderPart3.beneficiaryCid
+    if (orderBeneficiary !== '' && redemptionBeneficiary !== '' && redemptionBeneficiary !== orderBeneficiary) {
+      return await refuse(reference, request.documentCID, 'ORDER_NOT_ENTITLED', 'the beneficiary named at order time cannot be replaced', options)
+    }
+    const recipientCid = orderBeneficiary !== '' ? orderBeneficiary : (redemptionBeneficiary !== '' ? redemptionBeneficiary : issued.principalCid)
+
+    if (row.part4Cid !== null) {
+      const previous = parseEnvelope(await documents.get(row.part4Cid, options)).header.recipients
+      if (!previous.includes(recipientCid)) {
+        return await refuse(reference, request.documentCID, 'ORDER_ALREADY_REDEEMED_ELSEWHERE', 'released before to another recipient', options)
+      }
+      if (row.part3Cid === request.orderPart3CID) {
+        return { orderPart4CID: row.part4Cid, extension: {}, documents: inline([[row.part4Cid, await documents.get(row.part4Cid, options)]]) }
+      }
+    }
+    await plugin.checkRedemption(pluginContext, { order: withPartCIDs(view3, doc3, { part2: row.part2Cid, part3: request.orderPart3CID }) })
+
+    const recordId = orderSeedRecordId('fiduciary', reference)
+    const stored = await state.getSeed(recordId, options)
+    if (stored === undefined) throw new DtaError('INTERNAL', 'order without its seed')
+    const seed = await custody.unseal(recordId, stored.sealed, options)
+    const doc4 = clone(OrderDocumentSchema, doc3)
+    doc4.orderPart4 = create(OrderPart4Schema, { secret: seed, previousOrderCid: request.orderPart3CID, timestamp: BigInt(Date.now()) })
+    let bytes4: Uint8Array
+    try {
+      const recipients = [await identities.recipient(node.cid, options)]
+      if (recipientCid !== node.cid) recipients.push(await identities.recipient(recipientCid, options))
+      bytes4 = sealOrderPart({ signer: signerOf(node), document: doc4, recipients, previousCID: request.orderPart3CID })
+    } finally {
+      wipe(seed)
+      doc4.orderPart4.secret = new Uint8Array(0)
+    }
+    const part4Cid = await documents.put(bytes4, options)
+    await state.setOrderPart3('fiduciary', reference, { part3Cid: request.orderPart3CID, beneficiaryCid: redemptionBeneficiary === '' ? null : redemptionBeneficiary }, options)
+    await state.setOrderPart4('fiduciary', reference, { part4Cid, releasedTo: recipientCid }, options)
+    return { orderPart4CID: part4Cid, extension: {}, documents: inline([[part4Cid, bytes4]]) }
+  }
+
+  return { order, secret }
+}

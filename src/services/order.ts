@@ -1,0 +1,253 @@
+/**
+ * The principal side (PROTOCOL §2): places orders with the fiduciary and redeems them, and — on
+ * a beneficiary's own node — redeems from a part 4 CID alone.
+ *
+ * Everything that comes back from the fiduciary is checked before it is used: part 2 and part 4
+ * must be signed by the fiduciary the order names, chained to the part this node wrote, and carry
+ * exactly the order this node asked for; the commitment's proof of possession must verify.
+ * Documents travel inline with the RPCs (each accepted only if it hashes to its CID), so a
+ * cycle needs no IPFS round trip; the same documents are also served to peers over bitswap.
+ * @module
+ */
+import { clone, create, equals } from '@bufbuild/protobuf'
+import { DtaError } from '../core/errors.ts'
+import {
+  newOrderReference, openOrderPart, orderToJSON, part1Document, sealOrderPart, validateOrder, withPartCIDs,
+} from '../core/order.ts'
+import type { IdentityKeys } from '../core/identity.ts'
+import { commitmentPopVerify } from '../crypto/secp256k1.ts'
+import { parseEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
+import { OrderDocumentSchema, OrderPart3Schema } from '../envelope/gen/dta_pb.ts'
+import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
+import type { AbortOptions } from '../ports/document-store.ts'
+import type { FiduciaryClient } from '../ports/peer.ts'
+import type { Extension, IdentityInfo, OrderView, RedemptionKeys } from '../ports/plugin.ts'
+import type { ListQuery, OrderRequest, OrderResponse, OrderSecretRequest, OrderSecretResponse, OrderService } from './api.ts'
+import { acceptInline, inline } from './context.ts'
+import type { ServiceContext } from './context.ts'
+import { decryptForIdentity, recipientOf, signerOf } from './identities.ts'
+import type { HeldIdentity } from './identities.ts'
+
+export interface OrderServiceDeps {
+  fiduciary: FiduciaryClient
+  /** The fiduciary's identity CID (the node's own in `multi` mode). */
+  fiduciaryCID: string
+}
+
+export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps): OrderService {
+  const { documents, state, identities, plugin, pluginContext, node } = ctx
+
+  /** The RPC's own document plus the identity documents the fiduciary needs (this node's, a beneficiary's). */
+  async function withIdentityDocuments (entries: Array<[string, Uint8Array]>, cids: Array<string | undefined>, options: AbortOptions): Promise<Array<[string, Uint8Array]>> {
+    for (const cid of new Set(cids)) if (cid !== undefined) entries.push([cid, await documents.get(cid, options)])
+    return entries
+  }
+
+  /** Opens a part the fiduciary wrote, as `reader`, and checks it is signed by the order's fiduciary and follows `previousCID`. */
+  async function openFiduciaryPart (cid: string, fiduciaryCID: string, previousCID: string, reader: HeldIdentity, options: AbortOptions): Promise<OrderDocument> {
+    const opened = openOrderPart(await documents.get(cid, options), await identities.verifier(fiduciaryCID, options), recipientOf(reader))
+    if (opened.previousCID !== previousCID) throw new DtaError('ORDER_CHAIN_BROKEN', `${cid} does not follow ${previousCID}`)
+    return opened.document
+  }
+
+  function checkCommitment (doc: OrderDocument, part1CID: string): void {
+    const p2 = doc.orderPart2
+    if (p2 === undefined || !commitmentPopVerify(p2.commitmentPublicKey, doc.reference, part1CID, p2.proofOfPossession)) {
+      throw new DtaError('ORDER_BAD_COMMITMENT', doc.reference)
+    }
+  }
+
+  async function beneficiaryInfo (cid: string | undefined, options: AbortOptions): Promise<IdentityInfo | undefined> {
+    return cid === undefined ? undefined : await identities.info(cid, options)
+  }
+
+  async function create_ (request: OrderRequest, options: AbortOptions = {}): Promise<OrderResponse> {
+    const requestExtension = request.extension ?? {}
+    const beneficiary = await beneficiaryInfo(request.beneficiaryIDDocumentCID, options)
+    const reference = newOrderReference()
+    const prepared = await plugin.prepareOrder(pluginContext, { reference, extension: requestExtension, beneficiary })
+    const doc1 = part1Document({
+      reference,
+      plugin: plugin.name,
+      coin: prepared.coin ?? 0,
+      principalCID: node.cid,
+      fiduciaryCID: deps.fiduciaryCID,
+      beneficiaryCID: beneficiary?.cid,
+      extension: prepared.extension ?? {},
+      timestamp: Date.now(),
+    })
+    const recipientCIDs = new Set([node.cid, deps.fiduciaryCID, ...(beneficiary === undefined ? [] : [beneficiary.cid])])
+    const recipients = await Promise.all([...recipientCIDs].map(async cid => await identities.recipient(cid, options)))
+    const bytes1 = sealOrderPart({ signer: signerOf(node), document: doc1, recipients })
+    const part1CID = await documents.put(bytes1, options)
+
+    const answer = await deps.fiduciary.fulfillOrder({
+      orderPart1CID: part1CID,
+      documentCID: node.cid,
+      documents: inline(await withIdentityDocuments([[part1CID, bytes1]], [node.cid, beneficiary?.cid], options)),
+    }, options)
+    await acceptInline(documents, answer.documents, options)
+    const doc2 = await openFiduciaryPart(answer.orderPart2CID, deps.fiduciaryCID, part1CID, node, options)
+    const view2 = validateOrder(doc2, 2, part1CID)
+    const asked = clone(OrderDocumentSchema, doc2)
+    asked.orderPart2 = undefined
+    if (!equals(OrderDocumentSchema, asked, doc1)) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 2 alters the order')
+    checkCommitment(doc2, part1CID)
+
+    const order = withPartCIDs(view2, doc2, { part2: answer.orderPart2CID })
+    const result = await plugin.completeOrder(pluginContext, { order, requestExtension, beneficiary })
+    // The order is recorded once it is complete: a failed order leaves no half-written row.
+    await state.createOrder({
+      role: 'principal', reference, plugin: plugin.name, principalCid: node.cid, fiduciaryCid: deps.fiduciaryCID,
+      beneficiaryCid: beneficiary?.cid ?? null, part1Cid: part1CID, part2Cid: answer.orderPart2CID,
+      commitment: result.commitment, extension: result.extension, createdAt: order.createdAt,
+    }, options)
+    return {
+      orderReference: reference,
+      commitment: result.commitment,
+      createdAt: Math.floor(order.createdAt / 1000),
+      extension: result.extension,
+      orderPart1CID: part1CID,
+      orderPart2CID: answer.orderPart2CID,
+    }
+  }
+
+  /** The identity `cid` if this node holds its keys. */
+  async function heldIdentity (cid: string, options: AbortOptions): Promise<HeldIdentity | undefined> {
+    if (cid === node.cid) return node
+    return await identities.keys(cid, options) === undefined ? undefined : await identities.held(cid, options)
+  }
+
+  function redemptionKeys (doc4: OrderDocument, reader: HeldIdentity, beneficiaryCID: string | undefined): RedemptionKeys {
+    const seed = doc4.orderPart4?.secret
+    if (seed === undefined || seed.length !== 32) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 holds no seed')
+    const keys: RedemptionKeys = { orderSeed: seed, decrypt: (data) => decryptForIdentity(reader, data) }
+    if (beneficiaryCID !== undefined && reader.cid === beneficiaryCID) keys.beneficiaryECPrivateKey = (reader.keys as IdentityKeys).ecPrivateKey
+    return keys
+  }
+
+  async function secret (request: OrderSecretRequest, options: AbortOptions = {}): Promise<OrderSecretResponse> {
+    if (request.orderReference === undefined) {
+      if (request.orderPart4CID === undefined) throw new DtaError('REQUEST_INVALID', 'orderReference is required')
+      return await redeemFromPart4(request.orderPart4CID, request.extension ?? {}, options)
+    }
+    const reference = request.orderReference
+    const row = await state.getOrder('principal', reference, options)
+    if (row === undefined) throw new DtaError('ORDER_NOT_FOUND', reference)
+    if (row.part1Cid === null || row.part2Cid === null) throw new DtaError('ORDER_BAD_DOCUMENT', 'the order has no commitment yet')
+    const doc2 = await openFiduciaryPart(row.part2Cid, row.fiduciaryCid, row.part1Cid, node, options)
+    const view2 = withPartCIDs(validateOrder(doc2, 2, row.part1Cid), doc2, { part2: row.part2Cid })
+    const requestExtension = request.extension ?? {}
+    const named = request.beneficiaryIDDocumentCID
+    if (named !== undefined && view2.beneficiaryCID !== undefined && named !== view2.beneficiaryCID) {
+      throw new DtaError('ORDER_NOT_ENTITLED', 'the beneficiary named at order time cannot be replaced')
+    }
+    const redemptionBeneficiary = named !== undefined && named !== view2.beneficiaryCID ? await identities.info(named, options) : undefined
+    const prepared = await plugin.prepareRedemption(pluginContext, { order: view2, extension: requestExtension, beneficiary: redemptionBeneficiary })
+
+    const doc3 = clone(OrderDocumentSchema, doc2)
+    doc3.orderPart3 = create(OrderPart3Schema, {
+      previousOrderCid: row.part2Cid,
+      beneficiaryCid: redemptionBeneficiary?.cid ?? '',
+      beneficiaryEncryptedData: prepared.beneficiaryEncryptedData ?? new Uint8Array(0),
+      timestamp: BigInt(Date.now()),
+      extension: prepared.extension ?? {},
+    })
+    const beneficiaryCID = view2.beneficiaryCID ?? redemptionBeneficiary?.cid
+    const recipientCIDs = [...new Set([node.cid, row.fiduciaryCid, ...(beneficiaryCID === undefined ? [] : [beneficiaryCID])])]
+    const recipients = await Promise.all(recipientCIDs.map(async cid => await identities.recipient(cid, options)))
+    const bytes3 = sealOrderPart({ signer: signerOf(node), document: doc3, recipients, previousCID: row.part2Cid })
+    const part3CID = await documents.put(bytes3, options)
+    await state.setOrderPart3('principal', reference, { part3Cid: part3CID, beneficiaryCid: redemptionBeneficiary?.cid ?? null }, options)
+
+    const answer = await deps.fiduciary.fulfillOrderSecret({
+      orderPart3CID: part3CID,
+      documentCID: node.cid,
+      documents: inline(await withIdentityDocuments([[part3CID, bytes3]], [node.cid, beneficiaryCID], options)),
+    }, options)
+    await acceptInline(documents, answer.documents, options)
+    const part4CID = answer.orderPart4CID
+    const bytes4 = await documents.get(part4CID, options)
+    const parsed4 = parseEnvelope(bytes4)
+    verifyParsedEnvelope(parsed4, await identities.verifier(row.fiduciaryCid, options))
+    if (parsed4.header.previousCID !== part3CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 does not follow part 3')
+    await state.setOrderPart4('principal', reference, { part4Cid: part4CID }, options)
+
+    // Part 4 must be addressed to the entitled recipient: the beneficiary if any, else this principal.
+    const entitled = beneficiaryCID ?? node.cid
+    if (!parsed4.header.recipients.includes(entitled)) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 is not addressed to the entitled recipient')
+    const reader = await heldIdentity(entitled, options)
+    const base = { orderReference: reference, orderPart3CID: part3CID, orderPart4CID: part4CID }
+    if (reader === undefined) {
+      // The secret is for a beneficiary on another node; it redeems there with orderPart4CID.
+      return { ...base, commitment: row.commitment ?? '', extension: { beneficiaryIDDocumentCID: beneficiaryCID ?? '' } }
+    }
+    const doc4 = await openFiduciaryPart(part4CID, row.fiduciaryCid, part3CID, reader, options)
+    const view4 = withPartCIDs(validateOrder(doc4, 4, row.part1Cid), doc4, { part2: row.part2Cid, part3: part3CID })
+    const result = await plugin.completeRedemption(pluginContext, { order: view4, requestExtension, keys: redemptionKeys(doc4, reader, beneficiaryCID) })
+    return { ...base, secret: result.secret, commitment: result.commitment, extension: result.extension }
+  }
+
+  /**
+   * A beneficiary's own node: fetch part 4 by CID, find the held identity it is addressed to,
+   * verify the whole chain (every part signed by its author, each following the previous, the
+   * commitment proof), then let the plugin build the secret.
+   */
+  async function redeemFromPart4 (part4CID: string, requestExtension: Extension, options: AbortOptions): Promise<OrderSecretResponse> {
+    const parsed4 = parseEnvelope(await documents.get(part4CID, options))
+    let reader: HeldIdentity | undefined
+    for (const cid of parsed4.header.recipients.filter(cid => cid !== parsed4.signerCID)) reader ??= await heldIdentity(cid, options)
+    if (reader === undefined) throw new DtaError('ENVELOPE_NOT_A_RECIPIENT', 'no identity on this node can read that part 4')
+    const fiduciaryCID = parsed4.signerCID
+    const part3CID = parsed4.header.previousCID
+    const doc4 = await openFiduciaryPart(part4CID, fiduciaryCID, part3CID, reader, options)
+    const p2 = doc4.orderPart2; const p3 = doc4.orderPart3
+    if (p2 === undefined || p3 === undefined) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 lacks parts 2 and 3')
+    const part1CID = p2.previousOrderCid
+    const part2CID = p3.previousOrderCid
+    const view4 = withPartCIDs(validateOrder(doc4, 4, part1CID), doc4, { part2: part2CID, part3: part3CID })
+    if (view4.fiduciaryCID !== fiduciaryCID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 is not signed by the order fiduciary')
+    const beneficiaryCID = view4.beneficiaryCID ?? view4.part3?.beneficiaryCID
+    if (reader.cid !== beneficiaryCID) throw new DtaError('ORDER_NOT_ENTITLED', 'this node holds no beneficiary of that order')
+    // The chain, by signatures and links: part 3 by the principal (or the beneficiary), part 2 by the fiduciary, part 1 by the principal.
+    const part3 = parseEnvelope(await documents.get(part3CID, options))
+    if (part3.signerCID !== view4.principalCID && part3.signerCID !== view4.beneficiaryCID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 3 signer')
+    verifyParsedEnvelope(part3, await identities.verifier(part3.signerCID, options))
+    if (part3.header.previousCID !== part2CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 3 does not follow part 2')
+    const part2 = parseEnvelope(await documents.get(part2CID, options))
+    verifyParsedEnvelope(part2, await identities.verifier(fiduciaryCID, options))
+    if (part2.header.previousCID !== part1CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 2 does not follow part 1')
+    const part1 = parseEnvelope(await documents.get(part1CID, options))
+    verifyParsedEnvelope(part1, await identities.verifier(view4.principalCID, options))
+    checkCommitment(doc4, part1CID)
+    const result = await plugin.completeRedemption(pluginContext, { order: view4, requestExtension, keys: redemptionKeys(doc4, reader, beneficiaryCID) })
+    return { secret: result.secret, commitment: result.commitment, orderReference: view4.reference, extension: result.extension, orderPart3CID: part3CID, orderPart4CID: part4CID }
+  }
+
+  async function list (query: ListQuery, options: AbortOptions = {}): Promise<string[]> {
+    const rows = await state.listOrders('principal', { page: query.page + 1, perPage: query.perPage, sortBy: query.sortBy }, options)
+    return rows.map(row => row.reference)
+  }
+
+  async function get (reference: string, options: AbortOptions = {}): Promise<{ orderCID: string, order: string }> {
+    const row = await state.getOrder('principal', reference, options)
+    if (row === undefined || row.part1Cid === null) throw new DtaError('ORDER_NOT_FOUND', reference)
+    const chain = { orderPart1CID: row.part1Cid, orderPart2CID: row.part2Cid, orderPart3CID: row.part3Cid, orderPart4CID: row.part4Cid }
+    // The newest part this node can read: part 4 only when the secret was released to it.
+    let orderCID = row.part1Cid
+    let document: OrderDocument | undefined
+    for (const [cid, previous] of [[row.part4Cid, row.part3Cid], [row.part3Cid, row.part2Cid], [row.part2Cid, row.part1Cid]] as const) {
+      if (cid === null || previous === null) continue
+      const parsed = parseEnvelope(await documents.get(cid, options))
+      if (!parsed.header.recipients.includes(node.cid)) continue
+      const signer = cid === row.part3Cid ? node.cid : row.fiduciaryCid
+      document = openOrderPart(await documents.get(cid, options), await identities.verifier(signer, options), recipientOf(node)).document
+      orderCID = cid
+      break
+    }
+    document ??= openOrderPart(await documents.get(row.part1Cid, options), await identities.verifier(node.cid, options), recipientOf(node)).document
+    return { orderCID, order: JSON.stringify({ ...orderToJSON(document), chain, commitment: row.commitment }) }
+  }
+
+  return { create: create_, list, get, secret }
+}
