@@ -54,7 +54,7 @@ export const ERRORS = {
   // ── document store (PROTOCOL §9) ──────────────────────────────────────────────────────────
   DOCUMENT_BAD_CID: { status: 400, message: 'Not a valid CIDv0 document identifier' },
   DOCUMENT_NOT_FOUND: { status: 404, message: 'The document could not be found' },
-  DOCUMENT_FETCH_TIMEOUT: { status: 504, message: 'Fetching the document timed out' },
+  DOCUMENT_FETCH_TIMEOUT: { status: 404, message: 'No peer provided the document in time' },
   DOCUMENT_CID_MISMATCH: { status: 400, message: 'The document bytes do not hash to the claimed CID' },
   DOCUMENT_CORRUPT: { status: 500, message: 'A stored document no longer matches its CID' },
   DOCUMENT_TOO_LARGE: { status: 413, message: 'The document is larger than the store accepts' },
