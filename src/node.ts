@@ -18,6 +18,7 @@ import { openSqliteState } from './adapters/storage/sqlite.ts'
 import { CONFIG_FILE, loadConfig, resolveInHome, writeConfig } from './config/load.ts'
 import type { Config, PartialConfig } from './config/schema.ts'
 import { buildApp } from './http/app.ts'
+import { createMetrics } from './http/metrics.ts'
 import { createPlugin } from './plugins/registry.ts'
 import type { Custody } from './ports/custody.ts'
 import type { FiduciaryClient } from './ports/peer.ts'
@@ -40,8 +41,10 @@ export interface DtaNode {
   readonly app: FastifyInstance
   readonly documents: HeliaDocumentStore
   readonly services: NodeServices
-  /** Starts the HTTP server; resolves with the address it listens on. */
+  /** Starts the HTTP server (and the metrics listener, if configured); resolves with the API address. */
   start (): Promise<string>
+  /** The metrics listener's host:port once started, or undefined when it is off. */
+  metricsAddress (): string | undefined
   stop (): Promise<void>
 }
 
@@ -195,7 +198,9 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       connectedPeers: documents.connectedPeers().length,
     })
     const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state }), order, fulfil }
+    const metrics = createMetrics()
     const app = await buildApp({
+      metrics,
       services,
       bodyLimit: config.http.requestBodyLimit,
       requestTimeoutMs: config.http.requestTimeoutMs,
@@ -203,7 +208,9 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       version: VERSION,
     })
     resources.add(async () => await app.close())
+    resources.add(async () => await metrics.close())
 
+    let metricsAddress: string | undefined
     return {
       config,
       nodeCID: node.cid,
@@ -212,8 +219,11 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       services,
       async start () {
         const [host, port] = splitHostPort(config.http.listenAddr)
-        return await app.listen({ host, port })
+        const address = await app.listen({ host, port })
+        if (config.http.metricsListenAddr !== '') metricsAddress = await metrics.listen(...splitHostPort(config.http.metricsListenAddr))
+        return address
       },
+      metricsAddress: () => metricsAddress,
       async stop () {
         await resources.closeAll()
       },

@@ -111,7 +111,7 @@ async function daemon (): Promise<void> {
     await node.stop()
     throw err
   }
-  logger.info({ address, nodeCID: node.nodeCID, nodeType: config.node.nodeType, plugin: config.plugins.service, peerID: node.documents.peerId(), ipfs: node.documents.multiaddrs() }, 'milagro node listening')
+  logger.info({ address, metrics: node.metricsAddress(), nodeCID: node.nodeCID, nodeType: config.node.nodeType, plugin: config.plugins.service, peerID: node.documents.peerId(), ipfs: node.documents.multiaddrs() }, 'milagro node listening')
   let stopping = false
   const shutdown = (signal: string): void => {
     if (stopping) return

@@ -20,6 +20,7 @@ import { Ajv } from 'ajv'
 import { DtaError } from '../core/errors.ts'
 import type { ErrorCode } from '../core/errors.ts'
 import type { NodeServices } from '../services/api.ts'
+import type { Metrics } from './metrics.ts'
 import * as S from './schemas.ts'
 
 export interface AppOptions {
@@ -31,6 +32,8 @@ export interface AppOptions {
   /** The node's pino logger; none in tests. */
   logger?: FastifyBaseLogger
   version: string
+  /** Instruments the routes when given (metrics on their own listener). */
+  metrics?: Metrics
 }
 
 const ajvBody = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false, strict: false })
@@ -77,6 +80,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     signals.set(request, controller.signal)
     reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort(new DtaError('ABORTED', 'client went away')) })
   })
+
+  options.metrics?.instrument(app)
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))
 

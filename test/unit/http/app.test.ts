@@ -178,3 +178,26 @@ describe('HTTP API, routes per node type', () => {
     }
   })
 })
+
+describe('metrics listener', () => {
+  it('serves Prometheus metrics on its own port, labelled by route pattern', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'dta-metrics-'))
+    try {
+      await initNode({ home, nodeName: 'metrics', env })
+      const node = await openNode(home, { MILAGRO_HTTP_LISTENADDR: '127.0.0.1:0', MILAGRO_HTTP_METRICSLISTENADDR: '127.0.0.1:0' })
+      try {
+        const api = await node.start()
+        assert.equal((await fetch(`${api}/v1/identity/${node.nodeCID}`)).status, 200)
+        const metricsUrl = `http://${String(node.metricsAddress())}/metrics`
+        const text = await (await fetch(metricsUrl)).text()
+        assert.match(text, /milagro_http_requests_total\{method="GET",route="\/v1\/identity\/:idDocumentCID",status="200"\} 1/)
+        assert.ok(!text.includes(node.nodeCID), 'no concrete CID in a label')
+        assert.equal((await fetch(`${api}/metrics`)).status, 404, 'metrics are not on the API port')
+      } finally {
+        await node.stop()
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
+  })
+})
