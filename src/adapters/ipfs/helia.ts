@@ -1,0 +1,465 @@
+/**
+ * The networked document store: an embedded IPFS node (Helia) so that a D-TA server is a real IPFS
+ * peer and documents travel between servers by bitswap (PROTOCOL §9).
+ *
+ * Everything is configured explicitly, because `createHelia()`'s defaults reach the public
+ * internet (bootstrap peers, delegated HTTP routing, trustless gateways, autoTLS, DHT, mDNS, UPnP,
+ * relays). This node has: TCP on the configured addresses, noise, yamux, identify, bitswap, an
+ * optional private-network key — and nothing else. It finds peers only through the configured
+ * peer list (static peering, re-dialled with backoff), stores blocks and pins in `<path>`, keeps its
+ * libp2p identity in `<path>/peer.key` (0600) so its peer id survives restarts, and bounds every
+ * fetch by `fetchTimeoutMs` (an unknown CID otherwise waits forever).
+ *
+ * CIDs come from the same CIDv0 helpers as the local store (`unixfs.ts`), never from
+ * `@helia/unixfs`, whose defaults are CIDv1.
+ * @module
+ */
+
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { withBitswap } from '@helia/bitswap'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { FsBlockstore } from 'blockstore-fs'
+import { FsDatastore } from 'datastore-fs'
+import { createLibp2p } from 'libp2p'
+import { DtaError } from '../../core/errors.ts'
+import type { DocumentStore } from '../../ports/document-store.ts'
+import type { Startable } from '../../ports/startable.ts'
+import { createOperations } from './operations.ts'
+import { createStaticPeering } from './peering.ts'
+import type { StaticPeering } from './peering.ts'
+import { assertDocumentBytes, buildCidV0, exportCidV0, parseCidV0, verifyingReader } from './unixfs.ts'
+import type { BlockSource } from './unixfs.ts'
+import type { BlockBroker, Helia, HeliaInit } from 'helia'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { CID } from 'multiformats/cid'
+
+export interface HeliaDocumentStoreInit {
+  /** Home folder: `blocks/` (blockstore), `datastore/` (pins), `peer.key` (libp2p identity). */
+  path: string
+  /** TCP multiaddrs to listen on, e.g. `/ip4/127.0.0.1/tcp/4001` (port 0 picks a free port). */
+  listen: string[]
+  /** Static peers, each a TCP multiaddr ending in `/p2p/<peer id>`; dialled at start and re-dialled. */
+  peers: string[]
+  /** Private network: the contents of a go-ipfs `swarm.key` file. Only nodes with the key connect. */
+  swarmKey?: string
+  /** Upper bound of every `get` that has to ask the network. */
+  fetchTimeoutMs: number
+  /** Addresses to advertise to peers instead of the listen addresses (e.g. behind NAT). */
+  announce?: string[]
+  /** First re-dial delay after a configured peer is lost or unreachable. Default 500 ms. */
+  redialMinMs?: number
+  /** Ceiling of the re-dial backoff: a lost peer is tried at least this often. Default 30 s. */
+  redialMaxMs?: number
+  /**
+   * Bitswap waits this long before sending a new want, to batch wants. Default 0: documents are
+   * fetched one at a time and the batching only adds latency (see docs/ipfs.md and bench/ipfs.ts).
+   */
+  wantlistDebounceMs?: number
+}
+
+export interface HeliaDocumentStore extends DocumentStore, Startable {
+  /** This node's libp2p peer id (stable across restarts); available once started. */
+  peerId (): string
+  /** Addresses peers can dial, each ending in `/p2p/<peer id>`; empty when stopped. */
+  multiaddrs (): string[]
+  /** Peer ids of the peers currently connected. */
+  connectedPeers (): string[]
+  /** Names of the libp2p services running on the node (for status, and to prove nothing extra runs). */
+  services (): string[]
+  /** Protocols the node answers (for status, and to prove nothing extra runs). */
+  protocols (): string[]
+}
+
+export const DEFAULT_REDIAL_MIN_MS = 500
+export const DEFAULT_REDIAL_MAX_MS = 30_000
+export const DEFAULT_WANTLIST_DEBOUNCE_MS = 0
+const MAX_TIMER_MS = 2_147_483_647
+const PEER_KEY_FILE = 'peer.key'
+
+interface ValidatedInit {
+  path: string
+  listen: string[]
+  announce: string[]
+  peers: Array<{ address: Multiaddr, peerId: string }>
+  psk: Uint8Array | undefined
+  fetchTimeoutMs: number
+  redialMinMs: number
+  redialMaxMs: number
+  wantlistDebounceMs: number
+}
+
+export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDocumentStore {
+  const config = validateInit(init)
+  const operations = createOperations()
+  let node: RunningNode | undefined
+  let lastPeerId: string | undefined
+  let starting: Promise<void> | undefined
+
+  function running (): RunningNode {
+    if (node === undefined || !operations.started) throw new DtaError('DOCUMENT_STORE_STOPPED')
+    return node
+  }
+
+  async function store (bytes: Uint8Array, expected: string | undefined, signal: AbortSignal): Promise<string> {
+    assertDocumentBytes(bytes)
+    const { cid, blocks } = await buildCidV0(bytes)
+    if (expected !== undefined && cid.toString() !== expected) {
+      throw new DtaError('DOCUMENT_CID_MISMATCH', `expected ${expected}, the bytes hash to ${cid.toString()}`)
+    }
+    const { helia, blockstore, bitswap } = running()
+    // Written to disk first, then announced: Helia's own blockstore.put() announces before it
+    // writes, so a peer already waiting for the block can be told DONT_HAVE and never get it.
+    for (const block of blocks) await blockstore.put(block.cid, block.bytes, { signal })
+    for (const block of blocks) await bitswap.announce?.(block.cid, { signal })
+    await pin(helia, cid, signal)
+    return cid.toString()
+  }
+
+  return {
+    async start () {
+      if (node !== undefined) return
+      starting ??= startNode(config).then((started) => {
+        node = started
+        lastPeerId = started.libp2p.peerId.toString()
+        operations.open()
+      }).finally(() => { starting = undefined })
+      await starting
+    },
+
+    async stop () {
+      await starting?.catch(() => {})
+      const current = node
+      if (current === undefined) return
+      node = undefined
+      operations.close()
+      await current.stop()
+    },
+
+    async put (bytes, options) {
+      return operations.run(options, async (signal) => store(bytes, undefined, signal))
+    },
+
+    async accept (cid, bytes, options) {
+      parseCidV0(cid)
+      await operations.run(options, async (signal) => store(bytes, cid, signal))
+    },
+
+    async get (cid, options) {
+      const root = parseCidV0(cid)
+      return operations.run(options, async (signal) => {
+        const { helia, blockstore } = running()
+        let fetched = false
+        // Helia's blockstore reads the disk first and asks bitswap only for missing blocks (which it
+        // verifies and keeps); the verifying reader re-hashes every block, local ones included.
+        const source: BlockSource = {
+          async * get (blockCid, blockOptions) {
+            if (!(await blockstore.has(blockCid, blockOptions))) fetched = true
+            yield * helia.blockstore.get(blockCid, blockOptions)
+          }
+        }
+        const bytes = await exportCidV0(root, verifyingReader(source, root), { signal })
+        // keep what was fetched (and repair a pin lost to a crash between writing and pinning)
+        if (fetched || !(await helia.pins.isPinned(root, { signal }))) await pin(helia, root, signal)
+        return bytes
+      }, config.fetchTimeoutMs)
+    },
+
+    async has (cid, options) {
+      const root = parseCidV0(cid)
+      // pinned means every block of the DAG was walked locally when it was pinned
+      return operations.run(options, async (signal) => running().helia.pins.isPinned(root, { signal }))
+    },
+
+    peerId () {
+      if (lastPeerId === undefined) throw new DtaError('DOCUMENT_STORE_STOPPED', 'the peer id is known once started')
+      return lastPeerId
+    },
+
+    multiaddrs () {
+      return node?.libp2p.getMultiaddrs().map(String) ?? []
+    },
+
+    connectedPeers () {
+      return node?.libp2p.getPeers().map(String) ?? []
+    },
+
+    services () {
+      return node === undefined ? [] : Object.keys(node.libp2p.services)
+    },
+
+    protocols () {
+      return node?.libp2p.getProtocols() ?? []
+    }
+  }
+}
+
+async function pin (helia: Helia, cid: CID, signal: AbortSignal): Promise<void> {
+  try {
+    for await (const _ of helia.pins.add(cid, { signal })) { /* drain: pins.add is a generator */ }
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'AlreadyPinnedError') throw err
+  }
+}
+
+// ── node lifecycle ───────────────────────────────────────────────────────────────────────────────
+
+interface RunningNode {
+  helia: HeliaWithLibp2p
+  libp2p: Libp2p
+  blockstore: FsBlockstore
+  bitswap: BlockBroker
+  stop (): Promise<void>
+}
+
+/** What `withBitswap` needs: a Helia node with a libp2p node attached. */
+type HeliaWithLibp2p = Helia & { libp2p: Libp2p }
+
+type HeliaClass = new (init: HeliaInit & { name: string, version: string }) => Helia
+
+/**
+ * Helia's node class, imported from its own module: the `helia` entry point also imports
+ * `@helia/libp2p`'s default configuration (WebRTC, WebSockets, autoTLS, kad-dht, delegated routing,
+ * UPnP…), which costs ~0.35 s and ~50 MB per process for code this node must never run. The class is
+ * the one `createHeliaLight()` instantiates; the path is fixed by the pinned `helia` version.
+ */
+async function loadHeliaClass (): Promise<HeliaClass> {
+  const entry = import.meta.resolve('helia')
+  const module = await import(new URL('./helia.js', entry).href) as { Helia?: HeliaClass }
+  if (typeof module.Helia !== 'function') throw new DtaError('INTERNAL', 'the installed helia has no Helia class module')
+  return module.Helia
+}
+
+async function startNode (config: ValidatedInit): Promise<RunningNode> {
+  await mkdir(config.path, { recursive: true, mode: 0o700 })
+  const privateKey = await loadOrCreatePeerKey(join(config.path, PEER_KEY_FILE))
+  const ownPeerId = peerIdFromPrivateKey(privateKey).toString()
+  const blockstore = new FsBlockstore(join(config.path, 'blocks'))
+  const datastore = new FsDatastore(join(config.path, 'datastore'))
+  const cleanups: Array<() => Promise<void>> = []
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {})
+    cleanups.length = 0
+  }
+  try {
+    await blockstore.open()
+    cleanups.push(async () => { await blockstore.close() })
+    await datastore.open()
+    cleanups.push(async () => { await datastore.close() })
+
+    const libp2p = await createLibp2p({
+      start: false,
+      privateKey,
+      addresses: { listen: config.listen, announce: config.announce },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      ...(config.psk === undefined ? {} : { connectionProtector: preSharedKey({ psk: config.psk }) }),
+      // no peerDiscovery (bootstrap, mDNS), no content/peer routers (DHT, delegated routing)
+      peerDiscovery: [],
+      contentRouters: [],
+      peerRouters: [],
+      // identify tells bitswap which connected peers speak it; nothing else runs
+      services: { identify: identify() },
+      nodeInfo: { name: 'milagro-dta', version: '0' }
+      // the peer store stays in memory: the only state a restart needs is the key and the blocks
+    })
+
+    const Helia = await loadHeliaClass()
+    const helia = new Helia({
+      name: 'milagro-dta',
+      version: '0',
+      blockstore,
+      datastore,
+      blockBrokers: [], // bitswap is added below; no trustless HTTP gateways
+      routers: [] // no DHT, no delegated routing: peers come from the static list only
+    })
+    Object.defineProperty(helia, 'libp2p', { value: libp2p, enumerable: true })
+    // withBitswap() creates its broker inside start(); keep a handle on it to announce new blocks
+    let bitswap: BlockBroker | undefined
+    const addBlockBroker = helia.addBlockBroker.bind(helia)
+    helia.addBlockBroker = (broker) => {
+      if (typeof broker !== 'function' && broker.name === 'bitswap') bitswap = broker
+      addBlockBroker(broker)
+    }
+    const node = withBitswap(helia as HeliaWithLibp2p, {
+      sendWantlistDebounce: config.wantlistDebounceMs
+    })
+
+    try {
+      await libp2p.start()
+    } catch (err) {
+      throw new DtaError('DOCUMENT_STORE_BAD_CONFIG', `cannot listen on ${config.listen.join(', ')}`, { cause: err })
+    }
+    cleanups.push(async () => { await libp2p.stop() })
+    await node.start()
+    cleanups.push(async () => { await node.stop() })
+    if (bitswap === undefined) throw new DtaError('INTERNAL', 'bitswap did not start')
+
+    const peering: StaticPeering = createStaticPeering(libp2p, config.peers.filter(p => p.peerId !== ownPeerId), {
+      minMs: config.redialMinMs,
+      maxMs: config.redialMaxMs
+    })
+    peering.start()
+    cleanups.push(async () => { peering.stop() })
+
+    return {
+      helia: node,
+      libp2p,
+      blockstore,
+      bitswap,
+      stop: cleanup
+    }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}
+
+/** Loads the node's libp2p key, or creates one (Ed25519) in a 0600 file on first start. */
+async function loadOrCreatePeerKey (file: string): Promise<PrivateKey> {
+  let bytes: Uint8Array
+  try {
+    const info = await stat(file)
+    if ((info.mode & 0o077) !== 0) {
+      throw new DtaError('DOCUMENT_STORE_BAD_CONFIG', `${file} must not be readable by group or others (chmod 600)`)
+    }
+    bytes = await readFile(file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    const key = await generateKeyPair('Ed25519')
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`
+    try {
+      await writeFile(tmp, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+      await chmod(tmp, 0o600) // in case the umask was stricter than usual, never looser
+      await rename(tmp, file)
+    } finally {
+      await rm(tmp, { force: true })
+    }
+    return key
+  }
+  try {
+    return privateKeyFromProtobuf(bytes)
+  } catch (err) {
+    throw new DtaError('DOCUMENT_STORE_BAD_CONFIG', `${file} does not hold a libp2p private key`, { cause: err })
+  }
+}
+
+// ── configuration ────────────────────────────────────────────────────────────────────────────────
+
+function bad (detail: string): DtaError {
+  return new DtaError('DOCUMENT_STORE_BAD_CONFIG', detail)
+}
+
+function validateInit (init: HeliaDocumentStoreInit): ValidatedInit {
+  if (init === null || typeof init !== 'object') throw bad('expected an options object')
+  if (typeof init.path !== 'string' || init.path === '') throw bad('path must be a non-empty string')
+  const listen = stringList(init.listen, 'listen').map((value, i) => {
+    assertTcpAddress(value, `listen[${i}]`, false)
+    return value
+  })
+  const announce = stringList(init.announce ?? [], 'announce').map((value, i) => {
+    parseMultiaddr(value, `announce[${i}]`)
+    return value
+  })
+  const peers = stringList(init.peers, 'peers').map((value, i) => {
+    const address = assertTcpAddress(value, `peers[${i}]`, true)
+    const p2p = address.getComponents().find(c => c.name === 'p2p')
+    return { address, peerId: p2p?.value ?? '' }
+  })
+  const redialMinMs = positiveMs(init.redialMinMs, 'redialMinMs', DEFAULT_REDIAL_MIN_MS)
+  const redialMaxMs = positiveMs(init.redialMaxMs, 'redialMaxMs', Math.max(DEFAULT_REDIAL_MAX_MS, redialMinMs))
+  if (redialMaxMs < redialMinMs) throw bad('redialMaxMs must not be smaller than redialMinMs')
+  return {
+    path: init.path,
+    listen,
+    announce,
+    peers,
+    psk: init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey),
+    fetchTimeoutMs: positiveMs(init.fetchTimeoutMs, 'fetchTimeoutMs', undefined),
+    redialMinMs,
+    redialMaxMs,
+    wantlistDebounceMs: nonNegativeMs(init.wantlistDebounceMs, 'wantlistDebounceMs', DEFAULT_WANTLIST_DEBOUNCE_MS)
+  }
+}
+
+function stringList (value: unknown, name: string): string[] {
+  if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) throw bad(`${name} must be an array of multiaddr strings`)
+  return value
+}
+
+function parseMultiaddr (value: string, name: string): Multiaddr {
+  try {
+    return multiaddr(value)
+  } catch (err) {
+    throw new DtaError('DOCUMENT_STORE_BAD_CONFIG', `${name} is not a valid multiaddr: ${JSON.stringify(value.slice(0, 200))}`, { cause: err })
+  }
+}
+
+const HOSTS = new Set(['ip4', 'ip6', 'dns', 'dns4', 'dns6'])
+
+/** `/ip4|ip6/<host>/tcp/<port>` (dns names allowed for peers), with `/p2p/<id>` for peers only. */
+function assertTcpAddress (value: string, name: string, isPeer: boolean): Multiaddr {
+  const address = parseMultiaddr(value, name)
+  const parts = address.getComponents()
+  const shape = parts.map(c => c.name).join('/')
+  const hostOk = parts[0] !== undefined && (isPeer ? HOSTS.has(parts[0].name) : parts[0].name === 'ip4' || parts[0].name === 'ip6')
+  const expected = isPeer ? 3 : 2
+  if (!hostOk || parts[1]?.name !== 'tcp' || parts.length !== expected || (isPeer && parts[2]?.name !== 'p2p')) {
+    const want = isPeer ? '/ip4|ip6|dns4|dns6/<host>/tcp/<port>/p2p/<peer id>' : '/ip4|ip6/<address>/tcp/<port>'
+    throw bad(`${name} must look like ${want}, got ${shape === '' ? 'nothing' : '/' + shape}`)
+  }
+  if (isPeer) {
+    try {
+      peerIdFromString(parts[2].value ?? '')
+    } catch (err) {
+      throw new DtaError('DOCUMENT_STORE_BAD_CONFIG', `${name} does not end in a valid peer id`, { cause: err })
+    }
+  }
+  return address
+}
+
+const SWARM_KEY_HEADER = '/key/swarm/psk/1.0.0/'
+const SWARM_KEY_ENCODING = '/base16/'
+
+/**
+ * Parses a go-ipfs `swarm.key` (three lines: `/key/swarm/psk/1.0.0/`, `/base16/`, 64 hex digits)
+ * and returns it in the canonical form @libp2p/pnet reads. The key never appears in an error.
+ */
+export function parseSwarmKey (text: unknown): Uint8Array {
+  const usage = `swarmKey must be a go-ipfs swarm.key: "${SWARM_KEY_HEADER}", "${SWARM_KEY_ENCODING}" and 64 hex digits on three lines`
+  if (typeof text !== 'string') throw bad(usage)
+  const lines = text.split(/\r?\n/)
+  while (lines.length > 3 && lines[lines.length - 1].trim() === '') lines.pop()
+  if (lines.length !== 3 || lines[0].trim() !== SWARM_KEY_HEADER || lines[1].trim() !== SWARM_KEY_ENCODING ||
+      !/^[0-9a-fA-F]{64}$/.test(lines[2].trim())) {
+    throw bad(usage)
+  }
+  return new TextEncoder().encode(`${SWARM_KEY_HEADER}\n${SWARM_KEY_ENCODING}\n${lines[2].trim().toLowerCase()}`)
+}
+
+function positiveMs (value: unknown, name: string, fallback: number | undefined): number {
+  if (value === undefined && fallback !== undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_TIMER_MS) {
+    throw bad(`${name} must be a whole number of milliseconds between 1 and ${MAX_TIMER_MS}`)
+  }
+  return value
+}
+
+function nonNegativeMs (value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw bad(`${name} must be a whole number of milliseconds between 0 and ${MAX_TIMER_MS}`)
+  }
+  return value
+}
+

@@ -1,0 +1,223 @@
+/**
+ * CIDv0 documents as UnixFS DAGs, shared by every document store adapter so that the local store and
+ * the Helia node give the same CID for the same bytes — the one `ipfs add` (go-ipfs/kubo defaults)
+ * prints: dag-pb nodes, sha2-256, fixed 256 KiB chunks, balanced layout with at most 174 links per
+ * node, no raw leaves, a single chunk reduced to its leaf (PROTOCOL §9). Every option is spelled out
+ * here because `ipfs-unixfs-importer` and `@helia/unixfs` default to CIDv1 with raw leaves.
+ *
+ * Reading goes through `verifyingReader`, which re-hashes every block against the CID it was asked
+ * for, so a file altered on disk is reported as DOCUMENT_CORRUPT rather than returned.
+ * @module
+ */
+
+import { createHash } from 'node:crypto'
+import { exporter } from 'ipfs-unixfs-exporter'
+import { importBytes } from 'ipfs-unixfs-importer'
+import { fixedSize } from 'ipfs-unixfs-importer/chunker'
+import { balanced } from 'ipfs-unixfs-importer/layout'
+import { CID } from 'multiformats/cid'
+import { DtaError, abortError, isDtaError } from '../../core/errors.ts'
+import type { ErrorCode } from '../../core/errors.ts'
+import { MAX_DOCUMENT_BYTES } from '../../ports/document-store.ts'
+import type { ImporterOptions } from 'ipfs-unixfs-importer'
+
+/** `ipfs add` chunk size (kubo `--chunker=size-262144`). */
+export const CHUNK_SIZE = 262_144
+/** `ipfs add` balanced-layout fan-out (kubo `helpers.DefaultLinksPerBlock`). */
+export const MAX_LINKS_PER_NODE = 174
+
+const DAG_PB = 0x70
+const SHA2_256 = 0x12
+const IDENTITY = 0x00
+
+/**
+ * The importer options that reproduce `ipfs add` (CIDv0). A function rather than a shared object
+ * because the importer keeps per-run state in the chunker and layout closures.
+ */
+export function cidV0ImporterOptions (): ImporterOptions {
+  return {
+    cidVersion: 0,
+    rawLeaves: false,
+    leafType: 'file',
+    reduceSingleLeafToSelf: true,
+    wrapWithDirectory: false,
+    fieldOrder: 'links-first',
+    chunker: fixedSize({ chunkSize: CHUNK_SIZE }),
+    layout: balanced({ maxChildrenPerNode: MAX_LINKS_PER_NODE })
+    // the hash is always sha2-256: ipfs-unixfs-importer's `persist` hard-codes it for dag-pb
+  }
+}
+
+export interface Block {
+  cid: CID
+  bytes: Uint8Array
+}
+
+/** Where the importer writes; a subset of interface-blockstore's `Blockstore`. */
+export interface BlockSink {
+  put (cid: CID, bytes: Uint8Array, options?: { signal?: AbortSignal }): unknown
+}
+
+/** Where the exporter reads; the local blockstore, or the Helia blockstore that falls back to bitswap. */
+export interface BlockSource {
+  get (cid: CID, options?: { signal?: AbortSignal }): AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+}
+
+/**
+ * Chunks `bytes` into a CIDv0 UnixFS DAG, writing each block to `sink` (children before parents,
+ * so the root's presence implies a complete write). No size limit here: the port's limit is
+ * applied by the stores, and this helper is also used on large inputs in tests.
+ */
+export async function importCidV0 (bytes: Uint8Array, sink: BlockSink, options: { signal?: AbortSignal } = {}): Promise<CID> {
+  const storage = {
+    put: async (cid: CID, value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> => {
+      if (!(value instanceof Uint8Array)) throw new DtaError('INTERNAL', 'importer produced a streamed block')
+      options.signal?.throwIfAborted()
+      await sink.put(cid, value, options)
+      return cid
+    }
+  }
+  const result = await importBytes(bytes, storage, cidV0ImporterOptions())
+  return result.cid
+}
+
+/** Chunks `bytes` in memory, returning the root CID and the blocks (for stores that write after a check). */
+export async function buildCidV0 (bytes: Uint8Array): Promise<{ cid: CID, blocks: Block[] }> {
+  const blocks: Block[] = []
+  const cid = await importCidV0(bytes, { put: (c, b) => { blocks.push({ cid: c, bytes: b }) } })
+  return { cid, blocks }
+}
+
+/** The CIDv0 of `bytes`, exactly as `ipfs add --only-hash` would print it. */
+export async function cidV0Of (bytes: Uint8Array): Promise<string> {
+  return (await importCidV0(bytes, { put: () => undefined })).toString()
+}
+
+const CIDV0_PATTERN = /^Qm[1-9A-HJ-NP-Za-km-z]{44}$/
+
+/** Parses a document identifier: a canonical CIDv0 string (`Qm…`, sha2-256) and nothing else. */
+export function parseCidV0 (value: unknown): CID {
+  if (typeof value !== 'string' || !CIDV0_PATTERN.test(value)) {
+    throw new DtaError('DOCUMENT_BAD_CID', describeBadCid(value))
+  }
+  let cid: CID
+  try {
+    cid = CID.parse(value)
+  } catch (err) {
+    throw new DtaError('DOCUMENT_BAD_CID', 'not base58btc', { cause: err })
+  }
+  if (cid.version !== 0 || cid.code !== DAG_PB || cid.multihash.code !== SHA2_256 ||
+      cid.multihash.size !== 32 || cid.toString() !== value) {
+    throw new DtaError('DOCUMENT_BAD_CID', 'not a canonical CIDv0')
+  }
+  return cid
+}
+
+function describeBadCid (value: unknown): string {
+  if (typeof value !== 'string') return `expected a string, got ${value === null ? 'null' : typeof value}`
+  // only the shape goes into the message, never the (possibly long, attacker-chosen) value
+  return `expected "Qm" and 44 base58btc characters, got ${value.length} characters`
+}
+
+/** Throws DOCUMENT_TOO_LARGE unless `bytes` is a byte array within the port's limit. */
+export function assertDocumentBytes (bytes: unknown): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw new DtaError('BAD_REQUEST', 'document bytes must be a Uint8Array')
+  if (bytes.byteLength > MAX_DOCUMENT_BYTES) {
+    throw new DtaError('DOCUMENT_TOO_LARGE', `${bytes.byteLength} bytes, the limit is ${MAX_DOCUMENT_BYTES}`)
+  }
+}
+
+/** True if `bytes` hash to `cid` (sha2-256, or an identity multihash). */
+export function blockMatchesCid (cid: CID, bytes: Uint8Array): boolean {
+  const { code, digest } = cid.multihash
+  if (code === SHA2_256) {
+    return Buffer.from(createHash('sha256').update(bytes).digest()).equals(digest)
+  }
+  if (code === IDENTITY) return Buffer.from(bytes).equals(digest)
+  return false
+}
+
+async function collect (chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let length = 0
+  for await (const chunk of chunks) {
+    parts.push(chunk)
+    length += chunk.byteLength
+  }
+  if (parts.length === 1) return parts[0]
+  return Buffer.concat(parts, length)
+}
+
+/**
+ * Wraps a block source so that every block is re-hashed against its CID before the exporter sees it.
+ * A block that does not match is DOCUMENT_CORRUPT; a missing root is `missingRootCode`, a missing
+ * child of a present root is DOCUMENT_CORRUPT (the DAG on disk is incomplete).
+ */
+export function verifyingReader (source: BlockSource, root: CID, missingRootCode: ErrorCode = 'DOCUMENT_NOT_FOUND'): BlockSource {
+  return {
+    async * get (cid: CID, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+      let bytes: Uint8Array
+      try {
+        bytes = await collect(source.get(cid, options))
+      } catch (err) {
+        if (isDtaError(err) || options?.signal?.aborted === true) throw err
+        if ((err as { name?: string }).name === 'NotFoundError') {
+          throw cid.toString() === root.toString()
+            ? new DtaError(missingRootCode, root.toString(), { cause: err })
+            : new DtaError('DOCUMENT_CORRUPT', `${root.toString()} (block ${cid.toString()} is missing)`, { cause: err })
+        }
+        throw err
+      }
+      if (!blockMatchesCid(cid, bytes)) {
+        throw new DtaError('DOCUMENT_CORRUPT', `${root.toString()} (block ${cid.toString()} does not match its hash)`)
+      }
+      yield bytes
+    }
+  }
+}
+
+/**
+ * Reads the document `cid` from `source` (which should be a `verifyingReader`) and returns its bytes.
+ * Refuses anything that is not a UnixFS file or that declares more than `maxBytes`, before reading
+ * its content, so a peer cannot make us download a huge DAG.
+ */
+export async function exportCidV0 (cid: CID, source: BlockSource, options: { signal?: AbortSignal, maxBytes?: number } = {}): Promise<Uint8Array> {
+  const maxBytes = options.maxBytes ?? MAX_DOCUMENT_BYTES
+  const readable = { get: (c: CID, o?: { signal?: AbortSignal }) => toAsyncGenerator(source.get(c, o)) }
+  try {
+    const entry = await exporter(cid, readable, { signal: options.signal })
+    if (entry.type !== 'file') {
+      throw new DtaError('DOCUMENT_BAD_CID', `${cid.toString()} is a UnixFS ${entry.type}, not a file`)
+    }
+    if (entry.size > BigInt(maxBytes)) {
+      throw new DtaError('DOCUMENT_TOO_LARGE', `${cid.toString()} declares ${entry.size} bytes, the limit is ${maxBytes}`)
+    }
+    const parts: Uint8Array[] = []
+    let length = 0
+    for await (const chunk of entry.content({ signal: options.signal })) {
+      length += chunk.byteLength
+      if (length > maxBytes) throw new DtaError('DOCUMENT_TOO_LARGE', `${cid.toString()} holds more than ${maxBytes} bytes`)
+      parts.push(chunk)
+    }
+    if (BigInt(length) !== entry.size) {
+      throw new DtaError('DOCUMENT_CORRUPT', `${cid.toString()} declares ${entry.size} bytes but holds ${length}`)
+    }
+    // a fresh plain Uint8Array: not a Buffer, not a view into a block read from disk
+    const out = new Uint8Array(length)
+    let offset = 0
+    for (const part of parts) {
+      out.set(part, offset)
+      offset += part.byteLength
+    }
+    return out
+  } catch (err) {
+    if (isDtaError(err)) throw err
+    if (options.signal?.aborted === true) throw abortError(options.signal)
+    // the exporter's own failures: not dag-pb/UnixFS, truncated or inconsistent DAG
+    throw new DtaError('DOCUMENT_CORRUPT', `${cid.toString()} is not a well-formed UnixFS file`, { cause: err })
+  }
+}
+
+async function * toAsyncGenerator (chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield * chunks
+}
