@@ -15,8 +15,8 @@ import { DtaError } from './errors.ts'
 import { toHex } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
 import { decode, encode, toMillis } from '../envelope/codec.ts'
-import { DocumentType, openEnvelope, sealEnvelope } from '../envelope/envelope.ts'
-import type { RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
+import { decryptParsedEnvelope, DocumentType, parseEnvelope, sealEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
+import type { ParsedEnvelope, RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
 import { OrderDocumentSchema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
 import type { Extension, OrderView } from '../ports/plugin.ts'
@@ -149,12 +149,26 @@ export function sealOrderPart (input: { signer: Signer, document: OrderDocument,
   })
 }
 
-/** Opens an order part signed by `signer` as `recipient`; returns the decoded document and header. */
-export function openOrderPart (bytes: Uint8Array, signer: Verifier, recipient: RecipientSecretKey): { document: OrderDocument, previousCID: string, createdAt: number, recipients: string[] } {
-  const opened = openEnvelope(bytes, { signer, recipient, expect: { bodyType: DocumentType.NONE, encryptedBodyType: DocumentType.ORDER_DOCUMENT } })
-  if (opened.decryptedBody === undefined) throw new DtaError('ENVELOPE_NOT_A_RECIPIENT', recipient.cid)
-  const document = decode(OrderDocumentSchema, opened.decryptedBody, 'ORDER_BAD_DOCUMENT', 'order document')
-  return { document, previousCID: opened.header.previousCID, createdAt: opened.header.createdAt, recipients: opened.header.recipients }
+export interface OpenedOrderPart { document: OrderDocument, previousCID: string, createdAt: number, recipients: string[] }
+
+/**
+ * Decrypts and decodes an order part that was already parsed — and either verified by the caller
+ * or read back from this node's own store under a CID this node recorded (its own documents need
+ * no second signature check).
+ */
+export function decodeOrderPart (parsed: ParsedEnvelope, recipient: RecipientSecretKey): OpenedOrderPart {
+  if (parsed.header.bodyType !== DocumentType.NONE || parsed.header.encryptedBodyType !== DocumentType.ORDER_DOCUMENT) {
+    throw new DtaError('ENVELOPE_WRONG_TYPE', 'not an order part')
+  }
+  const document = decode(OrderDocumentSchema, decryptParsedEnvelope(parsed, recipient), 'ORDER_BAD_DOCUMENT', 'order document')
+  return { document, previousCID: parsed.header.previousCID, createdAt: parsed.header.createdAt, recipients: parsed.header.recipients }
+}
+
+/** Opens an order part signed by `signer` as `recipient`: parse, verify the signature, decrypt, decode. */
+export function openOrderPart (bytes: Uint8Array, signer: Verifier, recipient: RecipientSecretKey): OpenedOrderPart {
+  const parsed = parseEnvelope(bytes)
+  verifyParsedEnvelope(parsed, signer)
+  return decodeOrderPart(parsed, recipient)
 }
 
 /** A JSON rendering of an order document for GET /v1/order/{ref}; the released secret is never shown. */

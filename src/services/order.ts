@@ -12,7 +12,7 @@
 import { clone, create, equals } from '@bufbuild/protobuf'
 import { DtaError } from '../core/errors.ts'
 import {
-  newOrderReference, openOrderPart, orderToJSON, part1Document, sealOrderPart, validateOrder, withPartCIDs,
+  decodeOrderPart, newOrderReference, openOrderPart, orderToJSON, part1Document, sealOrderPart, validateOrder, withPartCIDs,
 } from '../core/order.ts'
 import type { IdentityKeys } from '../core/identity.ts'
 import { commitmentPopVerify } from '../crypto/secp256k1.ts'
@@ -135,7 +135,8 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     const row = await state.getOrder('principal', reference, options)
     if (row === undefined) throw new DtaError('ORDER_NOT_FOUND', reference)
     if (row.part1Cid === null || row.part2Cid === null) throw new DtaError('ORDER_BAD_DOCUMENT', 'the order has no commitment yet')
-    const doc2 = await openFiduciaryPart(row.part2Cid, row.fiduciaryCid, row.part1Cid, node, options)
+    // Part 2 was verified when the order was placed; read back under the CID we recorded, it needs decrypting only.
+    const doc2 = decodeOrderPart(parseEnvelope(await documents.get(row.part2Cid, options)), recipientOf(node)).document
     const view2 = withPartCIDs(validateOrder(doc2, 2, row.part1Cid), doc2, { part2: row.part2Cid })
     const requestExtension = request.extension ?? {}
     const named = request.beneficiaryIDDocumentCID
@@ -182,7 +183,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       // The secret is for a beneficiary on another node; it redeems there with orderPart4CID.
       return { ...base, commitment: row.commitment ?? '', extension: { beneficiaryIDDocumentCID: beneficiaryCID ?? '' } }
     }
-    const doc4 = await openFiduciaryPart(part4CID, row.fiduciaryCid, part3CID, reader, options)
+    const doc4 = decodeOrderPart(parsed4, recipientOf(reader)).document
     const view4 = withPartCIDs(validateOrder(doc4, 4, row.part1Cid), doc4, { part2: row.part2Cid, part3: part3CID })
     const result = await plugin.completeRedemption(pluginContext, { order: view4, requestExtension, keys: redemptionKeys(doc4, reader, beneficiaryCID) })
     return { ...base, secret: result.secret, commitment: result.commitment, extension: result.extension }
