@@ -28,7 +28,6 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FsBlockstore } from 'blockstore-fs'
-import { FsDatastore } from 'datastore-fs'
 import { createLibp2p } from 'libp2p'
 import { DtaError } from '../../core/errors.ts'
 import type { DocumentStore } from '../../ports/document-store.ts'
@@ -36,6 +35,8 @@ import type { Startable } from '../../ports/startable.ts'
 import { createOperations } from './operations.ts'
 import { createStaticPeering } from './peering.ts'
 import type { StaticPeering } from './peering.ts'
+import { CachedFsBlockstore } from './blockstore.ts'
+import { SqliteDatastore } from './sqlite-datastore.ts'
 import { assertDocumentBytes, buildCidV0, exportCidV0, parseCidV0, verifyingReader } from './unixfs.ts'
 import type { BlockSource } from './unixfs.ts'
 import type { BlockBroker, Helia, HeliaInit } from 'helia'
@@ -65,6 +66,8 @@ export interface HeliaDocumentStoreInit {
    * fetched one at a time and the batching only adds latency (see docs/ipfs.md and bench/ipfs.ts).
    */
   wantlistDebounceMs?: number
+  /** Bytes of recently written, accepted or fetched documents kept in memory for reads. Default 32 MiB. */
+  documentCacheBytes?: number
 }
 
 export interface HeliaDocumentStore extends DocumentStore, Startable {
@@ -83,6 +86,9 @@ export interface HeliaDocumentStore extends DocumentStore, Startable {
 export const DEFAULT_REDIAL_MIN_MS = 500
 export const DEFAULT_REDIAL_MAX_MS = 30_000
 export const DEFAULT_WANTLIST_DEBOUNCE_MS = 0
+export const DEFAULT_DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024
+/** Recently written or read blocks kept in memory (pinning and bitswap read a block right after it is written). */
+const BLOCK_CACHE_BYTES = 8 * 1024 * 1024
 const MAX_TIMER_MS = 2_147_483_647
 const PEER_KEY_FILE = 'peer.key'
 
@@ -96,6 +102,7 @@ interface ValidatedInit {
   redialMinMs: number
   redialMaxMs: number
   wantlistDebounceMs: number
+  documentCacheBytes: number
 }
 
 export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDocumentStore {
@@ -110,6 +117,10 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
     return node
   }
 
+  // Documents this node wrote, accepted or fetched recently, by CID: a cycle reads back the parts
+  // it just wrote or received, and the bytes were hashed to their CID on the way in.
+  const recent = new RecentDocuments(config.documentCacheBytes)
+
   async function store (bytes: Uint8Array, expected: string | undefined, signal: AbortSignal): Promise<string> {
     assertDocumentBytes(bytes)
     const { cid, blocks } = await buildCidV0(bytes)
@@ -122,6 +133,7 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
     for (const block of blocks) await blockstore.put(block.cid, block.bytes, { signal })
     for (const block of blocks) await bitswap.announce?.(block.cid, { signal })
     await pin(helia, cid, signal)
+    recent.add(cid.toString(), bytes)
     return cid.toString()
   }
 
@@ -158,6 +170,8 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
       const root = parseCidV0(cid)
       return operations.run(options, async (signal) => {
         const { helia, blockstore } = running()
+        const cached = recent.get(cid)
+        if (cached !== undefined) return cached
         let fetched = false
         // Helia's blockstore reads the disk first and asks bitswap only for missing blocks (which it
         // verifies and keeps); the verifying reader re-hashes every block, local ones included.
@@ -170,6 +184,7 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
         const bytes = await exportCidV0(root, verifyingReader(source, root), { signal })
         // keep what was fetched (and repair a pin lost to a crash between writing and pinning)
         if (fetched || !(await helia.pins.isPinned(root, { signal }))) await pin(helia, root, signal)
+        recent.add(cid, bytes)
         return bytes
       }, config.fetchTimeoutMs)
     },
@@ -177,7 +192,7 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
     async has (cid, options) {
       const root = parseCidV0(cid)
       // pinned means every block of the DAG was walked locally when it was pinned
-      return operations.run(options, async (signal) => running().helia.pins.isPinned(root, { signal }))
+      return operations.run(options, async (signal) => recent.has(cid) || await running().helia.pins.isPinned(root, { signal }))
     },
 
     peerId () {
@@ -243,8 +258,8 @@ async function startNode (config: ValidatedInit): Promise<RunningNode> {
   await mkdir(config.path, { recursive: true, mode: 0o700 })
   const privateKey = await loadOrCreatePeerKey(join(config.path, PEER_KEY_FILE))
   const ownPeerId = peerIdFromPrivateKey(privateKey).toString()
-  const blockstore = new FsBlockstore(join(config.path, 'blocks'))
-  const datastore = new FsDatastore(join(config.path, 'datastore'))
+  const blockstore = new CachedFsBlockstore(join(config.path, 'blocks'), BLOCK_CACHE_BYTES)
+  const datastore = new SqliteDatastore(join(config.path, 'datastore.sqlite'))
   const cleanups: Array<() => Promise<void>> = []
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch(() => {})
@@ -388,7 +403,8 @@ function validateInit (init: HeliaDocumentStoreInit): ValidatedInit {
     fetchTimeoutMs: positiveMs(init.fetchTimeoutMs, 'fetchTimeoutMs', undefined),
     redialMinMs,
     redialMaxMs,
-    wantlistDebounceMs: nonNegativeMs(init.wantlistDebounceMs, 'wantlistDebounceMs', DEFAULT_WANTLIST_DEBOUNCE_MS)
+    wantlistDebounceMs: nonNegativeMs(init.wantlistDebounceMs, 'wantlistDebounceMs', DEFAULT_WANTLIST_DEBOUNCE_MS),
+    documentCacheBytes: cacheBytes(init.documentCacheBytes)
   }
 }
 
@@ -455,6 +471,12 @@ function positiveMs (value: unknown, name: string, fallback: number | undefined)
   return value
 }
 
+function cacheBytes (value: unknown): number {
+  if (value === undefined) return DEFAULT_DOCUMENT_CACHE_BYTES
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw bad('documentCacheBytes must be a whole number of bytes ≥ 0')
+  return value
+}
+
 function nonNegativeMs (value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
@@ -463,3 +485,38 @@ function nonNegativeMs (value: unknown, name: string, fallback: number): number 
   return value
 }
 
+
+/**
+ * A bounded, least-recently-used map of documents by CID. Entries are content-addressed, so they
+ * never go stale; readers get a copy, so nobody can alter what the next reader sees.
+ */
+class RecentDocuments {
+  readonly #limit: number
+  readonly #map = new Map<string, Uint8Array>()
+  #bytes = 0
+
+  constructor (limit: number) { this.#limit = limit }
+
+  add (cid: string, bytes: Uint8Array): void {
+    if (bytes.length > this.#limit || this.#map.has(cid)) return
+    this.#map.set(cid, Uint8Array.from(bytes))
+    this.#bytes += bytes.length
+    for (const [oldest, value] of this.#map) {
+      if (this.#bytes <= this.#limit) break
+      this.#map.delete(oldest)
+      this.#bytes -= value.length
+    }
+  }
+
+  has (cid: string): boolean {
+    return this.#map.has(cid)
+  }
+
+  get (cid: string): Uint8Array | undefined {
+    const bytes = this.#map.get(cid)
+    if (bytes === undefined) return undefined
+    this.#map.delete(cid)
+    this.#map.set(cid, bytes)
+    return Uint8Array.from(bytes)
+  }
+}
