@@ -4,49 +4,77 @@
  * → BIP32 m/44'/0'/0'/0/0), key arithmetic for split keys, P2PKH addresses, and the commitment
  * proof of possession of PROTOCOL §5.
  *
- * BIP39's PBKDF2-HMAC-SHA512 (2048 rounds) runs on `node:crypto` (native, several times faster than
- * the pure-JS path); @scure/bip39 gives the wordlist encoding, @scure/bip32 the derivation,
- * @noble/curves the curve arithmetic and BIP-340 Schnorr, @scure/base the base58check, and
- * @noble/hashes RIPEMD-160 (OpenSSL 3 may leave it to the legacy provider, so not node:crypto).
+ * Speed (an order costs one derivation on the fiduciary and one per redemption): BIP39's
+ * PBKDF2-HMAC-SHA512 (2048 rounds) and BIP32's HMAC-SHA512 run on `node:crypto`; the mnemonic is
+ * encoded here from the @scure/bip39 English wordlist (the library re-validates all 2048 words on
+ * every call); and BIP32 is derived here with private-key arithmetic only, computing a point only
+ * where the path needs one — before each non-hardened step and for the result (3 point
+ * multiplications for m/44'/0'/0'/0/0 where @scure/bip32's HDKey computes 6, one per level, plus
+ * fingerprints). The BIP32 and BIP39 published vectors and @scure/bip32 itself check it
+ * (test/unit/crypto/secp256k1.test.ts). @noble/curves gives the curve arithmetic, @scure/base the
+ * base58check, @noble/hashes RIPEMD-160 (OpenSSL 3 may leave it to the legacy provider).
  *
- * Commitment proof of possession: a BIP-340 Schnorr signature by the commitment key over
- *   SHA-256( len ‖ "milagro-dta/commitment-pop/v1" ‖ len ‖ reference ‖ len ‖ part1Cid )
- * where each len is the UTF-8 byte length as a 4-byte big-endian integer. The length prefixes make
- * the encoding injective; the tag separates it from every other signature this key could make.
- * BIP-340 verifies against the x-only key, i.e. the 33-byte key without its parity byte; a proof
- * of the discrete log of −P is one of P, so this loses nothing for the split-key check.
+ * Commitment proof of possession: an ECDSA signature over SHA-256 by the commitment key, encoded
+ * as 64 bytes r ‖ s (IEEE P1363), of the tagged encoding
+ *   len ‖ "milagro-dta/commitment-pop/v1" ‖ len ‖ reference ‖ len ‖ part1Cid
+ * where each len is the UTF-8 byte length as a 4-byte big-endian integer; the ECDSA digest is thus
+ * `commitmentPopMessage(reference, part1Cid)`. The length prefixes make the encoding injective;
+ * the tag separates it from every other signature this key could make. Low-S is enforced on both
+ * sides (s ≤ n/2), so a proof has exactly one valid encoding. Signing is @noble/curves' ECDSA
+ * (RFC 6979 nonces hedged with 32 fresh random bytes); verification is OpenSSL's native ECDSA
+ * through `node:crypto`, about 3× faster than noble's BIP-340 Schnorr that suite 1 used before
+ * (PROTOCOL §5 allows "Schnorr BIP-340 or ECDSA, low-S"; bench/crypto.ts has the numbers).
  * @module
  */
-import { pbkdf2Sync } from 'node:crypto'
-import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js'
+import { createHmac, createPublicKey, pbkdf2Sync, verify as nodeVerify } from 'node:crypto'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { ripemd160 } from '@noble/hashes/legacy.js'
 import { createBase58check } from '@scure/base'
-import { HDKey } from '@scure/bip32'
-import { entropyToMnemonic } from '@scure/bip39'
 import { wordlist as english } from '@scure/bip39/wordlists/english.js'
 import { DtaError } from '../core/errors.ts'
-import { concatBytes, fromBuffer, sha256, utf8, wipe } from './hash.ts'
+import { asBuffer, concatBytes, fromBuffer, sha256, utf8, wipe } from './hash.ts'
 import { randomBytes } from './random.ts'
 
 export const ORDER_SEED_BYTES = 32
 export const SECP_PRIVATE_KEY_BYTES = 32
 export const SECP_COMPRESSED_PUBLIC_KEY_BYTES = 33
 export const SECP_UNCOMPRESSED_PUBLIC_KEY_BYTES = 65
-export const SCHNORR_SIGNATURE_BYTES = 64
+/** The commitment proof of possession: ECDSA r ‖ s, 32 bytes each. */
+export const COMMITMENT_POP_BYTES = 64
 /** BIP44 path of the first receiving key of account 0, coin 0 — what the 2019 D-TA used. */
 export const DEFAULT_BIP32_PATH = "m/44'/0'/0'/0/0"
 export const COMMITMENT_POP_TAG = 'milagro-dta/commitment-pop/v1'
 
 const Point = secp256k1.Point
 const Fn = Point.Fn
+const N = Fn.ORDER
+const HALF_N = N >> 1n
 const base58check = createBase58check(sha256)
+/** DER SubjectPublicKeyInfo of an id-ecPublicKey on secp256k1, up to the 33-byte compressed point. */
+const SPKI_SECP256K1_COMPRESSED = Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex')
+
+function bigintOf (bytes: Uint8Array): bigint {
+  return BigInt('0x' + (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') || '0'))
+}
 
 // ── BIP39 / BIP32 ───────────────────────────────────────────────────────────────────────────
 
-/** The BIP39 English mnemonic of 32 bytes of entropy (24 words). */
+/** The BIP39 English mnemonic of 32 bytes of entropy (24 words: 256 bits + an 8-bit SHA-256 checksum, 11 bits a word). */
 export function mnemonicFromSeed (seed32: Uint8Array): string {
-  if (seed32.length !== ORDER_SEED_BYTES) throw new DtaError('CRYPTO_BAD_SEED', `order seed must be ${ORDER_SEED_BYTES} bytes`)
-  return entropyToMnemonic(seed32, english)
+  if (!(seed32 instanceof Uint8Array) || seed32.length !== ORDER_SEED_BYTES) throw new DtaError('CRYPTO_BAD_SEED', `order seed must be ${ORDER_SEED_BYTES} bytes`)
+  const checksum = sha256(seed32)
+  const bits = concatBytes(seed32, checksum.subarray(0, 1))
+  const words: string[] = []
+  for (let i = 0; i < 24; i++) {
+    const bit = i * 11
+    const byte = bit >> 3
+    // 11 bits starting at `bit` always lie within 3 bytes; bits past the end read as 0 (never needed here)
+    const window = (bits[byte]! << 16) | ((bits[byte + 1] ?? 0) << 8) | (bits[byte + 2] ?? 0)
+    words.push(english[(window >> (13 - (bit & 7))) & 0x7ff]!)
+  }
+  wipe(bits)
+  wipe(checksum)
+  return words.join(' ')
 }
 
 /** BIP39 mnemonic → 64-byte seed: PBKDF2-HMAC-SHA512, 2048 rounds, salt "mnemonic" ‖ passphrase, both NFKD. */
@@ -62,29 +90,66 @@ export function bip39Seed (mnemonic: string, passphrase = ''): Uint8Array {
   }
 }
 
-/** BIP32 derivation from a 16–64-byte seed along `path`: the private key and the 33-byte compressed public key. */
+const BIP32_MASTER_KEY = utf8('Bitcoin seed')
+const HARDENED = 0x80000000
+const PATH_INDEX = /^(\d{1,10})(')?$/
+
+function parseBip32Path (path: string): number[] {
+  const parts = typeof path === 'string' ? path.split('/') : []
+  if (parts[0] !== 'm') throw new DtaError('CRYPTO_BAD_KEY', 'BIP32 path must start with m')
+  return parts.slice(1).map(part => {
+    const match = PATH_INDEX.exec(part)
+    const index = match === null ? NaN : Number(match[1])
+    if (!(index < HARDENED)) throw new DtaError('CRYPTO_BAD_KEY', 'BIP32 path index must be below 2^31')
+    return match?.[2] === "'" ? index + HARDENED : index
+  })
+}
+
+function hmacSha512 (key: Uint8Array, data: Uint8Array): Uint8Array {
+  const out = createHmac('sha512', key).update(data).digest()
+  const copy = fromBuffer(out)
+  out.fill(0)
+  return copy
+}
+
+/**
+ * BIP32 derivation from a 16–64-byte seed along `path` ("m", then "/i" or "/i'" steps): the private
+ * key and the 33-byte compressed public key. An invalid master or child key (probability ~2^-127)
+ * is CRYPTO_BAD_SEED / CRYPTO_BAD_KEY rather than BIP32's skip to the next index, as before.
+ */
 export function bip32Derive (seed: Uint8Array, path = DEFAULT_BIP32_PATH): { privateKey: Uint8Array, publicKey: Uint8Array } {
-  let root: HDKey
+  if (!(seed instanceof Uint8Array) || seed.length < 16 || seed.length > 64) throw new DtaError('CRYPTO_BAD_SEED', 'BIP32 seed must be 16 to 64 bytes')
+  const indices = parseBip32Path(path)
+  let i = hmacSha512(BIP32_MASTER_KEY, seed)
+  let k = bigintOf(i.subarray(0, 32))
+  let chainCode = i.slice(32)
+  wipe(i)
+  if (k === 0n || k >= N) throw new DtaError('CRYPTO_BAD_SEED', 'BIP32 seed gives an invalid master key')
+  const data = new Uint8Array(37)
+  const view = new DataView(data.buffer)
   try {
-    root = HDKey.fromMasterSeed(seed)
-  } catch (err) {
-    throw new DtaError('CRYPTO_BAD_SEED', 'BIP32 seed must be 16 to 64 bytes', { cause: err })
+    for (const index of indices) {
+      if (index >= HARDENED) {
+        data[0] = 0
+        data.set(Fn.toBytes(k), 1)
+      } else {
+        data.set(Point.BASE.multiply(k).toBytes(true), 0)
+      }
+      view.setUint32(33, index, false)
+      i = hmacSha512(chainCode, data)
+      const tweak = bigintOf(i.subarray(0, 32))
+      wipe(chainCode)
+      chainCode = i.slice(32)
+      wipe(i)
+      if (tweak >= N) throw new DtaError('CRYPTO_BAD_KEY', 'BIP32 derivation gave an invalid child key')
+      k = Fn.add(k, tweak)
+      if (k === 0n) throw new DtaError('CRYPTO_BAD_KEY', 'BIP32 derivation gave an invalid child key')
+    }
+    return { privateKey: Fn.toBytes(k), publicKey: Point.BASE.multiply(k).toBytes(true) }
+  } finally {
+    wipe(data)
+    wipe(chainCode)
   }
-  let child: HDKey
-  try {
-    child = root.derive(path)
-  } catch (err) {
-    root.wipePrivateData()
-    // A malformed path is a caller bug; an invalid child key has probability ~2^-127.
-    throw new DtaError('CRYPTO_BAD_KEY', 'BIP32 derivation failed', { cause: err })
-  }
-  const privateKey = child.privateKey
-  const publicKey = child.publicKey
-  if (privateKey === null || publicKey === null) throw new DtaError('INTERNAL', 'BIP32 derivation gave no private key')
-  const out = { privateKey: new Uint8Array(privateKey), publicKey: new Uint8Array(publicKey) }
-  child.wipePrivateData()
-  root.wipePrivateData()
-  return out
 }
 
 /** The 2019 D-TA order key: bip32Derive(bip39Seed(mnemonicFromSeed(seed))) at m/44'/0'/0'/0/0. */
@@ -121,6 +186,20 @@ function pointOf (publicKey: Uint8Array): InstanceType<typeof Point> {
 export function secpPublicKey (privateKey: Uint8Array, compressed = true): Uint8Array {
   scalarOf(privateKey)
   return secp256k1.getPublicKey(privateKey, compressed)
+}
+
+/** The 65-byte uncompressed encoding of a public key given in either SEC1 encoding. */
+export function secpUncompressedPublicKey (publicKey: Uint8Array): Uint8Array {
+  return pointOf(publicKey).toBytes(false)
+}
+
+/** A fresh random private key (a uniform scalar in [1, n-1]), from `node:crypto`. */
+export function secpRandomPrivateKey (): Uint8Array {
+  for (;;) {
+    const candidate = randomBytes(SECP_PRIVATE_KEY_BYTES)
+    if (secp256k1.utils.isValidSecretKey(candidate)) return candidate
+    wipe(candidate) // probability ~2^-128
+  }
 }
 
 /** (a + b) mod n as a 32-byte private key; CRYPTO_BAD_KEY if an input is invalid or the sum is zero. */
@@ -161,26 +240,43 @@ function lengthPrefixed (s: string): Uint8Array {
   return concatBytes(len, bytes)
 }
 
-/** The 32-byte message the commitment proof of possession signs. */
-export function commitmentPopMessage (reference: string, part1Cid: string): Uint8Array {
+/** The tagged, length-prefixed encoding of (reference, part 1 CID) that the proof signs. */
+function commitmentPopPreimage (reference: string, part1Cid: string): Uint8Array {
   if (typeof reference !== 'string' || typeof part1Cid !== 'string') throw new DtaError('BAD_REQUEST', 'reference and CID must be strings')
-  return sha256(concatBytes(lengthPrefixed(COMMITMENT_POP_TAG), lengthPrefixed(reference), lengthPrefixed(part1Cid)))
+  return concatBytes(lengthPrefixed(COMMITMENT_POP_TAG), lengthPrefixed(reference), lengthPrefixed(part1Cid))
 }
 
-/** BIP-340 Schnorr signature (64 bytes) by the commitment key over the tagged (reference, part 1 CID). */
+/** The 32-byte digest the commitment proof of possession signs: SHA-256 of the tagged encoding. */
+export function commitmentPopMessage (reference: string, part1Cid: string): Uint8Array {
+  return sha256(commitmentPopPreimage(reference, part1Cid))
+}
+
+/** ECDSA-SHA256 signature (64 bytes r ‖ s, low-S) by the commitment key over the tagged (reference, part 1 CID). */
 export function commitmentPopSign (privateKey: Uint8Array, reference: string, part1Cid: string): Uint8Array {
   scalarOf(privateKey)
-  const aux = randomBytes(32)
-  return schnorr.sign(commitmentPopMessage(reference, part1Cid), privateKey, aux)
+  const digest = commitmentPopMessage(reference, part1Cid)
+  const extraEntropy = randomBytes(32)
+  try {
+    return secp256k1.sign(digest, privateKey, { prehash: false, lowS: true, extraEntropy, format: 'compact' })
+  } finally {
+    wipe(extraEntropy)
+  }
 }
 
-/** Checks a commitment proof of possession against the 33-byte compressed commitment key. Never throws. */
+/**
+ * Checks a commitment proof of possession against the 33-byte compressed commitment key: a
+ * 64-byte r ‖ s with 0 < s ≤ n/2 (low-S) that OpenSSL's ECDSA accepts. Never throws.
+ */
 export function commitmentPopVerify (publicKey33: Uint8Array, reference: string, part1Cid: string, sig: Uint8Array): boolean {
   try {
     if (!(publicKey33 instanceof Uint8Array) || publicKey33.length !== SECP_COMPRESSED_PUBLIC_KEY_BYTES) return false
-    if (!(sig instanceof Uint8Array) || sig.length !== SCHNORR_SIGNATURE_BYTES) return false
-    Point.fromBytes(publicKey33) // a valid point, not just 32 bytes of x
-    return schnorr.verify(sig, commitmentPopMessage(reference, part1Cid), publicKey33.subarray(1))
+    if (publicKey33[0] !== 0x02 && publicKey33[0] !== 0x03) return false
+    if (!(sig instanceof Uint8Array) || sig.length !== COMMITMENT_POP_BYTES) return false
+    const s = bigintOf(sig.subarray(32))
+    if (s === 0n || s > HALF_N) return false
+    // OpenSSL checks that the point decompresses onto the curve, and 0 < r, s < n.
+    const key = createPublicKey({ key: Buffer.concat([SPKI_SECP256K1_COMPRESSED, publicKey33]), format: 'der', type: 'spki' })
+    return nodeVerify('sha256', commitmentPopPreimage(reference, part1Cid), { key, dsaEncoding: 'ieee-p1363' }, asBuffer(sig))
   } catch {
     return false
   }

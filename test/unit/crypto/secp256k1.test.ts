@@ -9,7 +9,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { HDKey } from '@scure/bip32'
-import { mnemonicToSeedSync } from '@scure/bip39'
+import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39'
+import { wordlist as english } from '@scure/bip39/wordlists/english.js'
 import { isDtaError } from '../../../src/core/errors.ts'
 import type { ErrorCode } from '../../../src/core/errors.ts'
 import { randomBytes } from '../../../src/crypto/random.ts'
@@ -54,6 +55,11 @@ test('bip39Seed: empty passphrase by default, NFKD normalisation, agrees with @s
   assert.notDeepEqual(bip39Seed(mnemonic, composed), bip39Seed(mnemonic))
 })
 
+test('mnemonicFromSeed agrees with @scure/bip39 entropyToMnemonic (random seeds, all-zero, all-one)', () => {
+  const seeds = [new Uint8Array(32), new Uint8Array(32).fill(0xff), ...Array.from({ length: 200 }, () => randomBytes(32))]
+  for (const seed of seeds) assert.equal(mnemonicFromSeed(seed), entropyToMnemonic(seed, english))
+})
+
 test('mnemonicFromSeed needs exactly 32 bytes', () => {
   throwsCode(() => mnemonicFromSeed(new Uint8Array(16)), 'CRYPTO_BAD_SEED')
   throwsCode(() => mnemonicFromSeed(new Uint8Array(33)), 'CRYPTO_BAD_SEED')
@@ -71,6 +77,39 @@ for (const [i, v] of bip32Vectors.vectors.entries()) {
     }
   })
 }
+
+test('bip32Derive agrees with @scure/bip32 HDKey on random seeds and paths', () => {
+  for (let i = 0; i < 40; i++) {
+    const seed = randomBytes(16 + (i % 49))
+    const steps = Array.from({ length: i % 7 }, (_, j) => `${(seed[j] ?? 0) * 7919 + j}${(seed[j + 1] ?? 0) & 1 ? "'" : ''}`)
+    const path = ['m', ...steps].join('/')
+    const ours = bip32Derive(seed, path)
+    const reference = HDKey.fromMasterSeed(seed).derive(path)
+    assert.deepEqual(ours.privateKey, reference.privateKey, path)
+    assert.deepEqual(ours.publicKey, reference.publicKey, path)
+  }
+  assert.deepEqual(bip32Derive(hexToBytes(bip32Vectors.vectors[0]!.seed), "m/2147483647'/2147483647").privateKey,
+    HDKey.fromMasterSeed(hexToBytes(bip32Vectors.vectors[0]!.seed)).derive("m/2147483647'/2147483647").privateKey)
+})
+
+test('bip32Derive keeps leading zero bytes of a parent private key (BIP32 vector 3\'s concern)', () => {
+  let seed: Uint8Array
+  do seed = randomBytes(32)
+  while (HDKey.fromMasterSeed(seed).privateKey![0] !== 0)
+  for (const path of ['m', "m/0'", "m/0'/1", 'm/1']) {
+    const ours = bip32Derive(seed, path)
+    assert.deepEqual(ours.privateKey, HDKey.fromMasterSeed(seed).derive(path).privateKey, path)
+    assert.equal(ours.privateKey.length, 32)
+  }
+})
+
+test('bip32Derive refuses malformed paths with CRYPTO_BAD_KEY', () => {
+  const seed = randomBytes(32)
+  for (const path of ['', 'x', 'M/0', 'm/', 'm//0', "m/0''", 'm/-1', 'm/1.5', 'm/2147483648', "m/2147483648'", 'm/0x1', "m/0h", ' m/0']) {
+    throwsCode(() => bip32Derive(seed, path), 'CRYPTO_BAD_KEY')
+  }
+  throwsCode(() => bip32Derive(seed, null as unknown as string), 'CRYPTO_BAD_KEY')
+})
 
 test('bip32Derive rejects seeds outside 16–64 bytes', () => {
   throwsCode(() => bip32Derive(new Uint8Array(15)), 'CRYPTO_BAD_SEED')
@@ -181,6 +220,32 @@ test('commitment PoP rejects wrong reference, CID, key or signature; never throw
   assert.equal(commitmentPopVerify(pk, undefined as unknown as string, 'QmA', sig), false)
   assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', sig), true)
   throwsCode(() => commitmentPopSign(new Uint8Array(32), 'ref', 'QmA'), 'CRYPTO_BAD_KEY')
+})
+
+test('commitment PoP is ECDSA over SHA-256, r ‖ s, low-S: an independent verifier agrees', () => {
+  for (let i = 0; i < 8; i++) {
+    const sk = secp256k1.utils.randomSecretKey()
+    const pk = secpPublicKey(sk)
+    const sig = commitmentPopSign(sk, `ref-${i}`, 'QmPart1')
+    const digest = commitmentPopMessage(`ref-${i}`, 'QmPart1')
+    assert.equal(secp256k1.verify(sig, digest, pk, { prehash: false, lowS: true }), true)
+    const s = BigInt('0x' + bytesToHex(sig.subarray(32)))
+    assert.ok(s > 0n && s <= N >> 1n)
+  }
+})
+
+test('commitment PoP refuses the high-S twin of a valid signature, and s = 0', () => {
+  const sk = secp256k1.utils.randomSecretKey()
+  const pk = secpPublicKey(sk)
+  const sig = commitmentPopSign(sk, 'ref', 'QmA')
+  const s = BigInt('0x' + bytesToHex(sig.subarray(32)))
+  const twin = Uint8Array.from([...sig.subarray(0, 32), ...scalarBytes(N - s)])
+  // the twin is a valid ECDSA signature for a verifier that allows high S …
+  assert.equal(secp256k1.verify(twin, commitmentPopMessage('ref', 'QmA'), pk, { prehash: false, lowS: false }), true)
+  // … and refused here
+  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', twin), false)
+  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', Uint8Array.from([...sig.subarray(0, 32), ...new Uint8Array(32)])), false)
+  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', sig), true)
 })
 
 test('commitment PoP message: SHA-256 of the tagged, length-prefixed encoding', () => {

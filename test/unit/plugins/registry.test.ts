@@ -1,0 +1,33 @@
+/**
+ * The plugin registry: the shipped plugins by their config names, every name in the config enum
+ * registered, the example plugin not shipped, an unknown name refused with PLUGIN_UNKNOWN.
+ * @module
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { isDtaError } from '../../../src/core/errors.ts'
+import { PluginsSchema } from '../../../src/config/schema.ts'
+import { createPlugin, PLUGINS } from '../../../src/plugins/registry.ts'
+
+test('the shipped plugins, by name, each a fresh object with every hook', () => {
+  assert.deepEqual(Object.keys(PLUGINS).sort(), ['bitcoinwallet', 'milagro', 'safeguardsecret'])
+  for (const name of Object.keys(PLUGINS)) {
+    const plugin = createPlugin(name)
+    assert.equal(plugin.name, name)
+    for (const hook of ['prepareOrder', 'checkOrder', 'completeOrder', 'prepareRedemption', 'checkRedemption', 'completeRedemption'] as const) {
+      assert.equal(typeof plugin[hook], 'function', `${name}.${hook}`)
+    }
+    assert.notEqual(createPlugin(name), plugin)
+  }
+})
+
+test('the config enum and the registry name the same plugins', () => {
+  const values = (PluginsSchema.properties.service as unknown as { enum: string[] }).enum
+  assert.deepEqual([...values].sort(), Object.keys(PLUGINS).sort())
+})
+
+test('unknown names, including the example plugin, are PLUGIN_UNKNOWN', () => {
+  for (const name of ['notary', 'Milagro', '', 'toString', '__proto__']) {
+    assert.throws(() => createPlugin(name), (err: unknown) => isDtaError(err, 'PLUGIN_UNKNOWN'), name)
+  }
+})

@@ -1,0 +1,157 @@
+/**
+ * The safeguardsecret plugin: the round trip through a simulated flow (harness.ts), the original
+ * D-TA's ECIES vector through the plugin's own decryption helper, where the text never goes,
+ * tampering, and the extension checks.
+ * @module
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { hexToBytes } from '@noble/hashes/utils.js'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { isDtaError } from '../../../src/core/errors.ts'
+import { eciesEncrypt } from '../../../src/crypto/ecies.ts'
+import { toHex } from '../../../src/crypto/hash.ts'
+import { orderKeyFromSeed, secpPublicKey } from '../../../src/crypto/secp256k1.ts'
+import { MAX_EXTENSION_VALUE_CHARS } from '../../../src/http/schemas.ts'
+import type { Extension } from '../../../src/ports/plugin.ts'
+import {
+  checkCiphertextExtension, decryptPlainText, encryptPlainText, MAX_FIELD_CHARS, MAX_PLAINTEXT_BYTES, safeguardSecretPlugin,
+} from '../../../src/plugins/safeguardsecret/index.ts'
+import amcl from '../../vectors/amcl-ecies.json' with { type: 'json' }
+import { completeRedemption, network, placeOrder, rejectsCode, requestRedemption } from './harness.ts'
+import type { Network } from './harness.ts'
+
+const TEXT = 'The Qu1ck Br0wn F0x — ünïcödé ✓ 🦊'
+
+function flipHex (hex: string, at: number): string {
+  const c = hex[at] === '0' ? '1' : '0'
+  return hex.slice(0, at) + c + hex.slice(at + 1)
+}
+
+describe('safeguardsecret plugin', () => {
+  let net: Network
+  before(async () => { net = await network(safeguardSecretPlugin()) })
+  after(async () => { await net.close() })
+
+  it('the original D-TA vector decrypts through the plugin\'s decryption path', () => {
+    const fields = { cypherText: amcl.cypherText, v: amcl.v, t: amcl.t }
+    assert.equal(decryptPlainText(hexToBytes(amcl.privateKey), fields), amcl.plainText)
+    assert.equal(decryptPlainText(hexToBytes(amcl.privateKey), { cypherText: amcl.cypherText.toUpperCase(), v: amcl.v, t: amcl.t }), amcl.plainText)
+    // and the plugin's encryption to the vector's key decrypts with that key
+    const mine = encryptPlainText(hexToBytes(amcl.publicKey), amcl.plainText)
+    assert.equal(decryptPlainText(hexToBytes(amcl.privateKey), { ...mine }), amcl.plainText)
+    assert.notEqual(mine.v, amcl.v)
+  })
+
+  it('round trip: order → {cypherText, v, t}; redemption with them → plainText; secret is the commitment\'s key', async () => {
+    const order = await placeOrder(net, { plainText: TEXT })
+    assert.deepEqual(order.view.extension, {}, 'the text is not recorded in part 1')
+    const { commitment, extension } = order.result
+    assert.deepEqual(Object.keys(extension).sort(), ['cypherText', 't', 'v'])
+    assert.equal(commitment, toHex(order.view.part2!.commitmentPublicKey))
+    assert.equal(extension.v!.length, 130)
+    assert.equal(extension.t!.length, 24)
+    assert.equal(JSON.stringify(order.result).includes('Qu1ck'), false)
+    // the ciphertext decrypts under the order key (as the original's would)
+    assert.equal(decryptPlainText(orderKeyFromSeed(order.orderSeed).privateKey, extension), TEXT)
+
+    const view = await requestRedemption(net, order, { extension })
+    assert.deepEqual(view.part3!.extension, {}, 'the ciphertext never goes to the fiduciary, which holds the order key')
+    assert.equal(view.part3!.beneficiaryEncryptedData.length, 0)
+    const r = await completeRedemption(net, view, order.orderSeed, net.principal, extension)
+    assert.deepEqual(r.extension, { plainText: TEXT })
+    assert.equal(r.commitment, commitment)
+    assert.equal(toHex(secpPublicKey(hexToBytes(r.secret))), commitment)
+
+    // without the fields the redemption answers the key only
+    const keyOnly = await completeRedemption(net, await requestRedemption(net, order), order.orderSeed, net.principal)
+    assert.deepEqual(keyOnly.extension, {})
+    assert.equal(keyOnly.secret, r.secret)
+  })
+
+  it('a beneficiary redeems on its own node with the fields its client hands it', async () => {
+    const order = await placeOrder(net, { plainText: 'for the beneficiary' }, { beneficiary: net.beneficiary })
+    const view = await requestRedemption(net, order)
+    const r = await completeRedemption(net, view, order.orderSeed, net.beneficiary, order.result.extension)
+    assert.equal(r.extension.plainText, 'for the beneficiary')
+    assert.equal(r.commitment, order.result.commitment)
+  })
+
+  it('the longest accepted text round trips, and its hex cypherText fits one API extension value; one byte more is refused', async () => {
+    assert.equal(MAX_FIELD_CHARS, MAX_EXTENSION_VALUE_CHARS, 'the plugin and the HTTP schema agree on the longest field')
+    const big = 'é'.repeat((MAX_PLAINTEXT_BYTES - 1) / 2) + 'a' // 2 bytes per é in UTF-8
+    assert.equal(Buffer.byteLength(big), MAX_PLAINTEXT_BYTES)
+    const order = await placeOrder(net, { plainText: big })
+    assert.equal(order.result.extension.cypherText!.length, MAX_EXTENSION_VALUE_CHARS)
+    const r = await completeRedemption(net, await requestRedemption(net, order, { extension: order.result.extension }), order.orderSeed, net.principal, order.result.extension)
+    assert.equal(r.extension.plainText, big)
+    await rejectsCode(net.plugin.prepareOrder(net.principal.ctx, { reference: 'r', extension: { plainText: big + 'a' } }), 'PLUGIN_BAD_EXTENSION')
+    await rejectsCode(net.plugin.prepareOrder(net.principal.ctx, { reference: 'r', extension: { plainText: 'é'.repeat(MAX_PLAINTEXT_BYTES / 2 + 1) } }), 'PLUGIN_BAD_EXTENSION')
+  })
+
+  it('a tampered cypherText, v or t is CRYPTO_DECRYPT_FAILED, and nothing is answered', async () => {
+    const order = await placeOrder(net, { plainText: TEXT })
+    const view = await requestRedemption(net, order)
+    const ext = order.result.extension
+    for (const field of ['cypherText', 'v', 't'] as const) {
+      for (const at of field === 'v' ? [2, 70, 129] : [0, ext[field]!.length - 1]) {
+        const bad = { ...ext, [field]: flipHex(ext[field]!, at) }
+        await rejectsCode(completeRedemption(net, view, order.orderSeed, net.principal, bad), 'CRYPTO_DECRYPT_FAILED')
+      }
+    }
+    // another order's key does not open it
+    const other = await placeOrder(net, { plainText: 'other' })
+    await rejectsCode(completeRedemption(net, await requestRedemption(net, other), other.orderSeed, net.principal, ext), 'CRYPTO_DECRYPT_FAILED')
+    // authentic bytes that are not UTF-8 text
+    const sk = secp256k1.utils.randomSecretKey()
+    const raw = encryptPlainText(secp256k1.getPublicKey(sk), 'x')
+    assert.equal(decryptPlainText(sk, raw), 'x')
+    const c = eciesEncrypt(secp256k1.getPublicKey(sk), Uint8Array.of(0x61, 0xff, 0x62))
+    assert.throws(() => decryptPlainText(sk, { cypherText: toHex(c.cypherText), v: toHex(c.v), t: toHex(c.t) }),
+      (err: unknown) => isDtaError(err, 'CRYPTO_DECRYPT_FAILED') && /UTF-8/.test((err as Error).message))
+  })
+
+  it('order extension: plainText required, non-empty, nothing else; the fiduciary refuses a part 1 with any field', async () => {
+    const bad: Extension[] = [{}, { plainText: '' }, { plainText: 'x', coin: '0' }, { text: 'x' }, { plainText: 5 as unknown as string }]
+    for (const extension of bad) {
+      await rejectsCode(net.plugin.prepareOrder(net.principal.ctx, { reference: 'r', extension }), 'PLUGIN_BAD_EXTENSION')
+    }
+    assert.deepEqual(await net.plugin.prepareOrder(net.principal.ctx, { reference: 'r', extension: { plainText: 'x' } }), {})
+    const order = await placeOrder(net, { plainText: 'x' })
+    await rejectsCode(net.plugin.checkOrder(net.fiduciary.ctx, { ...order.view, extension: { plainText: 'leaked' } }), 'PLUGIN_BAD_EXTENSION')
+  })
+
+  it('redemption extension: all three hex fields with the right lengths, or none', async () => {
+    const order = await placeOrder(net, { plainText: TEXT })
+    const ext = order.result.extension as { cypherText: string, v: string, t: string }
+    const bad: Extension[] = [
+      { cypherText: ext.cypherText },
+      { cypherText: ext.cypherText, v: ext.v },
+      { ...ext, plainText: 'x' },
+      { ...ext, cypherText: ext.cypherText + '0' },
+      { ...ext, cypherText: ext.cypherText.slice(0, -2) },
+      { ...ext, cypherText: '' },
+      { ...ext, cypherText: 'zz' + ext.cypherText.slice(2) },
+      { ...ext, v: ext.v.slice(0, -2) },
+      { ...ext, v: '02' + ext.v.slice(2) },
+      { ...ext, t: ext.t + '00' },
+      { ...ext, t: ' ' + ext.t.slice(1) },
+      { ...ext, cypherText: '00'.repeat(MAX_PLAINTEXT_BYTES + 17) },
+    ]
+    for (const extension of bad) {
+      assert.throws(() => checkCiphertextExtension(extension), (err: unknown) => isDtaError(err, 'PLUGIN_BAD_EXTENSION'), JSON.stringify(extension).slice(0, 80))
+      await rejectsCode(net.plugin.prepareRedemption(net.principal.ctx, { order: order.view, extension }), 'PLUGIN_BAD_EXTENSION')
+    }
+    const view = await requestRedemption(net, order)
+    await rejectsCode(completeRedemption(net, view, order.orderSeed, net.principal, bad[0]), 'PLUGIN_BAD_EXTENSION')
+    await rejectsCode(net.plugin.checkRedemption(net.fiduciary.ctx, { order: { ...view, part3: { ...view.part3!, extension: { ...ext } } } }), 'PLUGIN_BAD_EXTENSION')
+    assert.equal(checkCiphertextExtension({}), undefined)
+  })
+
+  it('refuses a released seed that does not match the commitment', async () => {
+    const order = await placeOrder(net, { plainText: TEXT })
+    const view = await requestRedemption(net, order)
+    const wrongSeed = order.orderSeed.slice(); wrongSeed[31]! ^= 1
+    await rejectsCode(completeRedemption(net, view, wrongSeed, net.principal, order.result.extension), 'ORDER_BAD_DOCUMENT')
+  })
+})
