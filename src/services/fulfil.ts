@@ -40,7 +40,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
   const { documents, state, custody, identities, plugin, pluginContext, node } = ctx
   const allow = new Set(config.allowPrincipals ?? [])
 
-  async function issuedPart2 (reference: string, part2Cid: string, options: AbortOptions): Promise<FulfillOrderResponse> {
+  async function issuedPart2 (part2Cid: string, options: AbortOptions): Promise<FulfillOrderResponse> {
     const bytes = await documents.get(part2Cid, options)
     return { orderPart2CID: part2Cid, extension: {}, documents: inline([[part2Cid, bytes]]) }
   }
@@ -63,7 +63,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     const existing = await state.getOrder('fiduciary', doc1.reference, options)
     if (existing !== undefined) {
       if (existing.part1Cid !== request.orderPart1CID) throw new DtaError('ORDER_REFERENCE_REUSED', doc1.reference)
-      if (existing.part2Cid !== null) return await issuedPart2(doc1.reference, existing.part2Cid, options)
+      if (existing.part2Cid !== null) return await issuedPart2(existing.part2Cid, options)
     } else {
       await plugin.checkOrder(pluginContext, view)
     }
@@ -84,7 +84,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     if (!created) {
       // A repeat (or a concurrent twin) of this part 1: use the seed that was stored first.
       wipe(seed)
-      if (row.part2Cid !== null) return await issuedPart2(doc1.reference, row.part2Cid, options)
+      if (row.part2Cid !== null) return await issuedPart2(row.part2Cid, options)
       const stored = await state.getSeed(recordId, options)
       if (stored === undefined) throw new DtaError('INTERNAL', 'order row without its seed')
       seed = await custody.unseal(recordId, stored.sealed, options)
@@ -111,7 +111,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
       if (!isDtaError(err, 'STATE_ORDER_CONFLICT')) throw err
       const winner = await state.getOrder('fiduciary', doc1.reference, options)
       if (winner?.part2Cid == null) throw err
-      return await issuedPart2(doc1.reference, winner.part2Cid, options)
+      return await issuedPart2(winner.part2Cid, options)
     }
     return { orderPart2CID: part2Cid, extension: {}, documents: inline([[part2Cid, bytes2]]) }
   }

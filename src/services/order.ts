@@ -14,7 +14,6 @@ import { DtaError } from '../core/errors.ts'
 import {
   decodeOrderPart, newOrderReference, openOrderPart, orderToJSON, part1Document, sealOrderPart, validateOrder, withPartCIDs,
 } from '../core/order.ts'
-import type { IdentityKeys } from '../core/identity.ts'
 import { commitmentPopVerify } from '../crypto/secp256k1.ts'
 import { parseEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import { OrderDocumentSchema, OrderPart3Schema } from '../envelope/gen/dta_pb.ts'
@@ -122,7 +121,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     const seed = doc4.orderPart4?.secret
     if (seed === undefined || seed.length !== 32) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 holds no seed')
     const keys: RedemptionKeys = { orderSeed: seed, decrypt: (data) => decryptForIdentity(reader, data) }
-    if (beneficiaryCID !== undefined && reader.cid === beneficiaryCID) keys.beneficiaryECPrivateKey = (reader.keys as IdentityKeys).ecPrivateKey
+    if (beneficiaryCID !== undefined && reader.cid === beneficiaryCID) keys.beneficiaryECPrivateKey = reader.keys.ecPrivateKey
     return keys
   }
 
@@ -159,7 +158,6 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     const recipients = await Promise.all(recipientCIDs.map(async cid => await identities.recipient(cid, options)))
     const bytes3 = sealOrderPart({ signer: signerOf(node), document: doc3, recipients, previousCID: row.part2Cid })
     const part3CID = await documents.put(bytes3, options)
-    await state.setOrderPart3('principal', reference, { part3Cid: part3CID, beneficiaryCid: redemptionBeneficiary?.cid ?? null }, options)
 
     const answer = await deps.fiduciary.fulfillOrderSecret({
       orderPart3CID: part3CID,
@@ -172,6 +170,9 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     const parsed4 = parseEnvelope(bytes4)
     verifyParsedEnvelope(parsed4, await identities.verifier(row.fiduciaryCid, options))
     if (parsed4.header.previousCID !== part3CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 does not follow part 3')
+    // Part 3 is recorded only once the fiduciary has answered it: a refused redemption must not
+    // replace the part 3 / part 4 of an earlier, successful one.
+    await state.setOrderPart3('principal', reference, { part3Cid: part3CID, beneficiaryCid: redemptionBeneficiary?.cid ?? null }, options)
     await state.setOrderPart4('principal', reference, { part4Cid: part4CID }, options)
 
     // Part 4 must be addressed to the entitled recipient: the beneficiary if any, else this principal.
@@ -234,15 +235,20 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     const row = await state.getOrder('principal', reference, options)
     if (row === undefined || row.part1Cid === null) throw new DtaError('ORDER_NOT_FOUND', reference)
     const chain = { orderPart1CID: row.part1Cid, orderPart2CID: row.part2Cid, orderPart3CID: row.part3Cid, orderPart4CID: row.part4Cid }
-    // The newest part this node can read: part 4 only when the secret was released to it.
+    // The newest part this node can read: part 4 only when the secret was released to it (to the
+    // node identity, or to a beneficiary identity this node holds).
     let orderCID = row.part1Cid
     let document: OrderDocument | undefined
     for (const [cid, previous] of [[row.part4Cid, row.part3Cid], [row.part3Cid, row.part2Cid], [row.part2Cid, row.part1Cid]] as const) {
       if (cid === null || previous === null) continue
       const parsed = parseEnvelope(await documents.get(cid, options))
-      if (!parsed.header.recipients.includes(node.cid)) continue
+      const recipients = parsed.header.recipients
+      const reader = recipients.includes(node.cid)
+        ? node
+        : row.beneficiaryCid !== null && recipients.includes(row.beneficiaryCid) ? await heldIdentity(row.beneficiaryCid, options) : undefined
+      if (reader === undefined) continue
       const signer = cid === row.part3Cid ? node.cid : row.fiduciaryCid
-      document = openOrderPart(await documents.get(cid, options), await identities.verifier(signer, options), recipientOf(node)).document
+      document = openOrderPart(await documents.get(cid, options), await identities.verifier(signer, options), recipientOf(reader)).document
       orderCID = cid
       break
     }
