@@ -1,7 +1,10 @@
 /**
- * Runs before `npm test`: the suite compares our CIDs with Debian's `ipfs_cid` (what `ipfs add`
- * prints), so make sure it is there — installing the Debian package when we may (root with
- * apt-get, as on CI and the project's machines), or saying exactly what to install otherwise.
+ * Runs before `npm test`: make sure the Debian tools the suite relies on are there — installing the
+ * Debian packages when we may (root with apt-get, as on CI and the project's machines), or saying
+ * exactly what to install otherwise:
+ * - `ipfs_cid` (package ipfs-cid): the suite compares our CIDs with what `ipfs add` prints;
+ * - `softhsm2-util` (package softhsm2, which also brings /usr/lib/softhsm/libsofthsm2.so): the
+ *   pkcs11 custody tests run against a SoftHSM2 token made in a temp folder.
  * @module
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -10,14 +13,22 @@ function has (cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 }
 
-if (!has('ipfs_cid')) {
+const NEEDED: ReadonlyArray<{ command: string, pkg: string, why: string }> = [
+  { command: 'ipfs_cid', pkg: 'ipfs-cid', why: 'the CID tests' },
+  { command: 'softhsm2-util', pkg: 'softhsm2', why: 'the pkcs11 custody tests' },
+]
+
+const missing = NEEDED.filter(n => !has(n.command))
+if (missing.length > 0) {
+  const pkgs = missing.map(n => n.pkg)
   if (process.getuid?.() === 0 && has('apt-get')) {
-    console.error('installing Debian package ipfs-cid (needed by the CID tests)…')
+    console.error(`installing Debian package(s) ${pkgs.join(', ')} (needed by ${missing.map(n => n.why).join(' and ')})…`)
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'ipfs-cid'], { stdio: 'inherit', env })
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env })
   } else {
-    console.error('The tests need `ipfs_cid` (Debian package ipfs-cid): sudo apt-get install ipfs-cid')
+    for (const n of missing) console.error(`The tests need \`${n.command}\` (Debian package ${n.pkg}) for ${n.why}.`)
+    console.error(`Install: sudo apt-get install ${pkgs.join(' ')}`)
     process.exit(1)
   }
 }

@@ -13,11 +13,14 @@ import { DtaError } from './core/errors.ts'
 import { createHeliaDocumentStore } from './adapters/ipfs/helia.ts'
 import type { HeliaDocumentStore } from './adapters/ipfs/helia.ts'
 import { createLocalKeyFile, initLocalPassphrase, openLocalCustody } from './adapters/custody/local.ts'
+import { createPkcs11Key, openPkcs11Custody, readPkcs11PinFile } from './adapters/custody/pkcs11.ts'
+import type { Pkcs11Options } from './adapters/custody/pkcs11.ts'
 import { createHttpFiduciaryClient } from './adapters/peer/http.ts'
 import { openSqliteState } from './adapters/storage/sqlite.ts'
 import { CONFIG_FILE, loadConfig, resolveInHome, writeConfig } from './config/load.ts'
 import type { Config, PartialConfig } from './config/schema.ts'
 import { buildApp } from './http/app.ts'
+import { createBearerVerifier } from './http/auth.ts'
 import { createMetrics } from './http/metrics.ts'
 import { createPlugin } from './plugins/registry.ts'
 import type { Custody } from './ports/custody.ts'
@@ -26,6 +29,7 @@ import type { StateRepository } from './ports/state.ts'
 import type { FulfilService, NodeServices, OrderService, StatusResponse } from './services/api.ts'
 import { createPluginContext } from './services/context.ts'
 import type { ServiceContext } from './services/context.ts'
+import { createAuditService } from './services/audit.ts'
 import { createFulfilService } from './services/fulfil.ts'
 import { Identities } from './services/identities.ts'
 import { createIdentityService } from './services/identity.ts'
@@ -48,12 +52,49 @@ export interface DtaNode {
   stop (): Promise<void>
 }
 
-async function openCustody (home: string, config: Config): Promise<Custody> {
+export type CustodyBackend = Config['node']['custody']
+
+/** The pkcs11 custody options of a config; the PIN from MILAGRO_NODE_PKCS11PIN, else node.pkcs11PinFile. */
+export async function pkcs11Options (home: string, config: Config): Promise<Pkcs11Options> {
+  const n = config.node
+  let pin = n.pkcs11Pin
+  if (pin === '') {
+    if (n.pkcs11PinFile === '') throw new DtaError('CUSTODY_PKCS11_PIN_MISSING')
+    pin = await readPkcs11PinFile(resolveInHome(home, n.pkcs11PinFile))
+  }
+  return { module: n.pkcs11Module, tokenLabel: n.pkcs11TokenLabel, keyLabel: n.pkcs11KeyLabel, pin }
+}
+
+/** Opens the custody backend `backend` (default: the configured one) of a home. */
+export async function openCustody (home: string, config: Config, backend: CustodyBackend = config.node.custody): Promise<Custody> {
+  if (backend === 'pkcs11') return await openPkcs11Custody(await pkcs11Options(home, config))
   if (config.node.custodyKeySource === 'passphrase') {
     if (config.node.passphrase === '') throw new DtaError('CUSTODY_PASSPHRASE_MISSING', 'set MILAGRO_NODE_PASSPHRASE')
     return await openLocalCustody({ passphrase: config.node.passphrase, paramsFile: resolveInHome(home, config.node.custodyParamsFile) })
   }
   return await openLocalCustody({ keyFile: resolveInHome(home, config.node.custodyKeyFile) })
+}
+
+/**
+ * Makes the KEK of `backend` for a home: the local key file or passphrase parameters file
+ * (refusing to overwrite one, unless `ifAbsent`, when an existing one is kept), or the HSM key,
+ * found if the token already has it and generated there otherwise. Only init and custody
+ * migration call this, never a running node.
+ */
+export async function createCustodyKey (home: string, config: Config, backend: CustodyBackend, options: { ifAbsent?: boolean } = {}): Promise<void> {
+  if (backend === 'pkcs11') {
+    await createPkcs11Key(await pkcs11Options(home, config))
+    return
+  }
+  const passphrase = config.node.custodyKeySource === 'passphrase'
+  const file = resolveInHome(home, passphrase ? config.node.custodyParamsFile : config.node.custodyKeyFile)
+  if (options.ifAbsent === true && await stat(file).then(() => true, () => false)) return
+  if (passphrase) {
+    if (config.node.passphrase === '') throw new DtaError('CUSTODY_PASSPHRASE_MISSING', 'set MILAGRO_NODE_PASSPHRASE')
+    await initLocalPassphrase({ passphrase: config.node.passphrase, paramsFile: file })
+  } else {
+    await createLocalKeyFile(file)
+  }
 }
 
 async function openDocuments (home: string, config: Config): Promise<HeliaDocumentStore> {
@@ -93,8 +134,9 @@ export interface InitOptions {
 }
 
 /**
- * Creates a node's home: config.yaml, the custody key (0600), the IPFS peer key and the node
- * identity (its root seed sealed by custody). Refuses a home that already has a config file.
+ * Creates a node's home: config.yaml, the custody key (a 0600 file, or the KEK inside the HSM for
+ * pkcs11 custody: found if the token has it, generated once otherwise), the IPFS peer key and the
+ * node identity (its root seed sealed by custody). Refuses a home that already has a config file.
  */
 export async function initNode (options: InitOptions): Promise<Config> {
   const { home } = options
@@ -112,12 +154,7 @@ export async function initNode (options: InitOptions): Promise<Config> {
     plugins: { ...options.overrides?.plugins, ...(options.service === undefined ? {} : { service: options.service }) },
   }
   const config = await loadConfig({ home, env: options.env, overrides })
-  if (config.node.custodyKeySource === 'passphrase') {
-    if (config.node.passphrase === '') throw new DtaError('CUSTODY_PASSPHRASE_MISSING', 'set MILAGRO_NODE_PASSPHRASE')
-    await initLocalPassphrase({ passphrase: config.node.passphrase, paramsFile: resolveInHome(home, config.node.custodyParamsFile) })
-  } else {
-    await createLocalKeyFile(resolveInHome(home, config.node.custodyKeyFile))
-  }
+  await createCustodyKey(home, config, config.node.custody)
   const resources = new Resources()
   try {
     const custody = await openCustody(home, config)
@@ -149,6 +186,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
   if (nodeType === 'principal' && (config.node.masterFiduciaryNodeID === '' || config.node.masterFiduciaryServer === '')) {
     throw new DtaError('CONFIG_INVALID', 'a principal node needs node.masterFiduciaryNodeID and node.masterFiduciaryServer (init --masterfiduciarynode CID,URL)')
   }
+  // OAuth2 bearer tokens on the API when an issuer is configured (src/http/auth.ts).
+  const auth = config.http.oidcIssuer === '' ? undefined : createBearerVerifier({ issuer: config.http.oidcIssuer, audience: config.http.oidcAudience })
   const resources = new Resources()
   try {
     const custody = await openCustody(home, config)
@@ -197,7 +236,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       listenAddrs: documents.multiaddrs(),
       connectedPeers: documents.connectedPeers().length,
     })
-    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state }), order, fulfil }
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state }), order, fulfil, audit: createAuditService({ state }) }
     const metrics = createMetrics()
     const app = await buildApp({
       metrics,
@@ -206,6 +245,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       requestTimeoutMs: config.http.requestTimeoutMs,
       logger: options.logger,
       version: VERSION,
+      auth,
     })
     resources.add(async () => await app.close())
     resources.add(async () => await metrics.close())
@@ -220,6 +260,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       async start () {
         const [host, port] = splitHostPort(config.http.listenAddr)
         const address = await app.listen({ host, port })
+        auth?.discover().catch((err: unknown) => { options.logger?.warn({ code: (err as DtaError).code, issuer: auth.issuer }, 'OAuth2 issuer discovery failed; requests get 503 until it succeeds') })
         if (config.http.metricsListenAddr !== '') metricsAddress = await metrics.listen(...splitHostPort(config.http.metricsListenAddr))
         return address
       },

@@ -74,11 +74,16 @@ export const NodeSchema = Type.Object({
   masterFiduciaryNodeID: optionalCid('Identity CID of that fiduciary.'),
   datastore: Type.Enum(['sqlite'], { default: 'sqlite', description: 'State database backend.' }),
   databaseFile: Type.String({ default: 'state.sqlite', minLength: 1, description: 'SQLite database file, relative to the home folder.' }),
-  custody: Type.Enum(['local'], { default: 'local', description: 'Custody backend for seeds (pkcs11 comes later).' }),
+  custody: Type.Enum(['local', 'pkcs11'], { default: 'local', description: 'Custody backend for seeds: local (KEK from a key file or a passphrase) or pkcs11 (a non-extractable AES-256 KEK inside an HSM). Switch an initialised node with `milagro custody migrate --to`.' }),
   custodyKeySource: Type.Enum(['keyFile', 'passphrase'], { default: 'keyFile', description: 'Where the local custody KEK comes from: a 0600 key file, or a passphrase through scrypt.' }),
   custodyKeyFile: Type.String({ default: 'custody.key', minLength: 1, description: 'Local custody key file (32 bytes, mode 0600), relative to the home folder.' }),
   custodyParamsFile: Type.String({ default: 'custody-params.json', minLength: 1, description: 'Scrypt salt and cost for passphrase custody, relative to the home folder.' }),
-  passphrase: Type.String({ default: '', description: 'Custody passphrase when custodyKeySource is passphrase. Secret: environment only.', envOnly: true })
+  passphrase: Type.String({ default: '', description: 'Custody passphrase when custodyKeySource is passphrase. Secret: environment only.', envOnly: true }),
+  pkcs11Module: Type.String({ default: '/usr/lib/softhsm/libsofthsm2.so', minLength: 1, description: 'PKCS#11 module (shared library) of the HSM, for pkcs11 custody. The default is Debian\'s SoftHSM2.' }),
+  pkcs11TokenLabel: Type.String({ default: 'milagro', minLength: 1, maxLength: 32, description: 'Label of the PKCS#11 token that holds the KEK (exactly one token may have it).' }),
+  pkcs11KeyLabel: Type.String({ default: 'milagro-dta-kek', minLength: 1, maxLength: 128, description: 'CKA_LABEL of the AES-256 KEK inside the token; created by `milagro init` if absent.' }),
+  pkcs11PinFile: Type.String({ default: '', description: 'File holding the token user PIN (mode 0600), relative to the home folder; empty: the PIN comes from MILAGRO_NODE_PKCS11PIN.' }),
+  pkcs11Pin: Type.String({ default: '', description: 'Token user PIN for pkcs11 custody (wins over pkcs11PinFile). Secret: environment only.', envOnly: true })
 }, { additionalProperties: false, default: {}, description: 'This node: its role, identity, peers and storage.' })
 
 export const LogSchema = Type.Object({

@@ -26,6 +26,21 @@ export const ERRORS = {
   REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such endpoint on this node' },
   UNAUTHORIZED: { status: 401, message: 'Authentication is required' },
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request line or headers are too large' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
+
+  // ── authentication (PROTOCOL §8: OAuth2 bearer tokens, src/http/auth.ts) ──────────────────
+  AUTH_TOKEN_MISSING: { status: 401, message: 'A bearer token is required (Authorization: Bearer <JWT>)' },
+  AUTH_TOKEN_MALFORMED: { status: 401, message: 'The Authorization header is not a well-formed bearer JWT' },
+  AUTH_TOKEN_EXPIRED: { status: 401, message: 'The bearer token has expired' },
+  AUTH_TOKEN_NOT_YET_VALID: { status: 401, message: 'The bearer token is not valid yet' },
+  AUTH_TOKEN_INVALID: { status: 401, message: 'The bearer token lacks a required claim or has a malformed one' },
+  AUTH_WRONG_AUDIENCE: { status: 401, message: 'The bearer token is not issued for this audience' },
+  AUTH_WRONG_ISSUER: { status: 401, message: 'The bearer token is not from the configured issuer' },
+  AUTH_BAD_SIGNATURE: { status: 401, message: 'The bearer token signature does not verify against the issuer keys' },
+  AUTH_ALGORITHM_REFUSED: { status: 401, message: 'The bearer token algorithm is refused (only asymmetric signatures are accepted)' },
+  AUTH_ISSUER_UNAVAILABLE: { status: 503, message: 'The OAuth2 issuer (discovery document or JWKS) could not be reached' },
+  PEER_UNAUTHORIZED: { status: 502, message: 'The peer node refused this node\'s credentials (check http.bearerToken)' },
 
   // ── crypto ────────────────────────────────────────────────────────────────────────────────
   CRYPTO_BAD_KEY: { status: 400, message: 'A key has the wrong length or is not a valid point' },
@@ -94,6 +109,17 @@ export const ERRORS = {
   CUSTODY_PARAMS_INVALID: { status: 500, message: 'The custody parameters file is missing or malformed' },
   CUSTODY_PASSPHRASE_MISSING: { status: 500, message: 'A custody passphrase is required but was not given' },
   CUSTODY_WRONG_PASSPHRASE: { status: 500, message: 'The custody passphrase does not match the one set at init' },
+  CUSTODY_PKCS11_MODULE_NOT_FOUND: { status: 500, message: 'The PKCS#11 module (or the pkcs11js addon) could not be loaded' },
+  CUSTODY_PKCS11_TOKEN_NOT_FOUND: { status: 500, message: 'No PKCS#11 token has the configured label' },
+  CUSTODY_PKCS11_PIN_MISSING: { status: 500, message: 'A PKCS#11 PIN is required: set MILAGRO_NODE_PKCS11PIN or node.pkcs11PinFile' },
+  CUSTODY_PKCS11_PIN_FILE_INVALID: { status: 500, message: 'The PKCS#11 PIN file is missing, empty, not a regular file, or readable by group or others' },
+  CUSTODY_PKCS11_PIN_INCORRECT: { status: 500, message: 'The PKCS#11 token refused the PIN' },
+  CUSTODY_PKCS11_PIN_LOCKED: { status: 500, message: 'The PKCS#11 token has locked the user PIN' },
+  CUSTODY_PKCS11_KEY_NOT_FOUND: { status: 500, message: 'The PKCS#11 token holds no key with the configured label; run `milagro init` (or `milagro custody migrate --to pkcs11`)' },
+  CUSTODY_PKCS11_AMBIGUOUS: { status: 500, message: 'More than one PKCS#11 token or key has the configured label; refusing to guess' },
+  CUSTODY_PKCS11_KEY_INVALID: { status: 500, message: 'The PKCS#11 key is not a token-resident, private, sensitive, non-extractable AES-256 encrypt/decrypt key' },
+  CUSTODY_PKCS11_FAILED: { status: 503, message: 'The PKCS#11 module reported an error' },
+  CUSTODY_MIGRATION_INCOMPLETE: { status: 500, message: 'The custody migration left records it could not re-seal; the configured backend was not switched' },
 
   // ── plugins (PROTOCOL §7) ─────────────────────────────────────────────────────────────────
   PLUGIN_UNKNOWN: { status: 400, message: 'No plugin of that name' },

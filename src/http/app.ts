@@ -11,8 +11,10 @@
  * (no type coercion, no unknown fields); query strings are coerced to their declared types.
  * @module
  */
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import Fastify from 'fastify'
-import type { FastifyError, FastifyInstance, FastifyBaseLogger } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -21,6 +23,8 @@ import { DtaError } from '../core/errors.ts'
 import type { ErrorCode } from '../core/errors.ts'
 import type { NodeServices } from '../services/api.ts'
 import type { Metrics } from './metrics.ts'
+import { registerBearerAuth } from './auth.ts'
+import type { BearerVerifier } from './auth.ts'
 import * as S from './schemas.ts'
 
 export interface AppOptions {
@@ -34,6 +38,8 @@ export interface AppOptions {
   version: string
   /** Instruments the routes when given (metrics on their own listener). */
   metrics?: Metrics
+  /** OAuth2 bearer-token verification (src/http/auth.ts); none: the API is open. */
+  auth?: BearerVerifier
 }
 
 const ajvBody = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false, strict: false })
@@ -54,12 +60,33 @@ function toDtaError (err: FastifyError & { validation?: unknown }): DtaError {
     FST_ERR_CTP_INVALID_MEDIA_TYPE: 'REQUEST_UNSUPPORTED_MEDIA_TYPE',
     FST_ERR_CTP_EMPTY_JSON_BODY: 'REQUEST_MALFORMED',
     FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'REQUEST_MALFORMED',
+    // found by the security fuzz (test/security/http-fuzz.test.ts): router and static-file refusals
+    FST_ERR_BAD_URL: 'BAD_REQUEST',
+    FST_ERR_MAX_PARAM_LENGTH: 'REQUEST_INVALID',
+    FST_STATIC_FORBIDDEN_PATH: 'NOT_FOUND',
   }
   const mapped = byFastifyCode[err.code]
   if (mapped !== undefined) return new DtaError(mapped)
   if (err instanceof SyntaxError || err.statusCode === 400) return new DtaError('REQUEST_MALFORMED')
   if (err.name === 'AbortError') return new DtaError('ABORTED')
+  // any other refusal a Fastify plugin explains with a 4xx is the client's, not an internal error
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return new DtaError('BAD_REQUEST')
   return new DtaError('INTERNAL')
+}
+
+/**
+ * Requests Node's HTTP parser rejects (bad request line, header overflow, timeout) never reach the
+ * routes; answer them with our error shape too instead of Fastify's code-less default.
+ */
+function clientErrorHandler (err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'REQUEST_HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST'
+  const error = new DtaError(code)
+  const body = JSON.stringify(error.toJSON())
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
@@ -70,6 +97,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: options.requestTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    clientErrorHandler,
+    frameworkErrors: (err, _request, reply) => {
+      const dta = toDtaError(err)
+      void (reply as FastifyReply).code(dta.statusCode).send(dta.toJSON())
+    },
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -82,6 +114,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
 
   options.metrics?.instrument(app)
+  if (options.auth !== undefined) registerBearerAuth(app, options.auth)
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))
 
@@ -103,12 +136,13 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
         version: options.version,
         description: 'Decentralized Trust Authority: a key-custody server. Errors are {statusCode, code, message}; see docs/errors.md.',
       },
+      ...(options.auth === undefined ? {} : { components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }, security: [{ bearerAuth: [] }] }),
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  app.get('/v1/status', { schema: { tags: ['status'], response: { 200: S.StatusResponse, ...errorResponses } } },
+  app.get('/v1/status', { schema: { tags: ['status'], security: [], response: { 200: S.StatusResponse, ...errorResponses } } },
     async () => await services.status())
 
   app.post('/v1/identity', { schema: { tags: ['identity'], body: S.CreateIdentityRequest, response: { 200: S.CreateIdentityResponse, ...errorResponses } } },
@@ -138,6 +172,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
         }
         return await order.secret(body, { signal: signalOf(request) })
       })
+  }
+
+  const audit = services.audit
+  if (audit !== undefined) {
+    app.get('/v1/audit', { schema: { tags: ['audit'], querystring: S.AuditQuery, response: { 200: S.AuditListResponse, ...errorResponses } } },
+      async (request) => ({ auditList: await audit.list(request.query, { signal: signalOf(request) }) }))
   }
 
   const fulfil = services.fulfil

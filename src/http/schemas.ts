@@ -16,10 +16,12 @@ export const MAX_EXTENSION_VALUE_CHARS = 16384
 export const Extension = Type.Record(
   Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,63}$' }),
   Type.String({ maxLength: MAX_EXTENSION_VALUE_CHARS }),
-  { maxProperties: MAX_EXTENSION_ENTRIES, description: 'Plugin-specific fields' },
+  // additionalProperties: without it, keys that miss the pattern pass unchecked with any value
+  // (found by the security fuzz, test/security/http-fuzz.test.ts)
+  { maxProperties: MAX_EXTENSION_ENTRIES, additionalProperties: false, description: 'Plugin-specific fields' },
 )
 /** Documents carried inline: CID → base64 bytes. The receiver checks each hashes to its CID. */
-export const InlineDocuments = Type.Record(Type.String({ pattern: CID_PATTERN }), Type.String({ maxLength: 1_500_000 }), { maxProperties: 8 })
+export const InlineDocuments = Type.Record(Type.String({ pattern: CID_PATTERN }), Type.String({ maxLength: 1_500_000 }), { maxProperties: 8, additionalProperties: false })
 
 export const ErrorBody = Type.Object({
   statusCode: Type.Integer(),
@@ -110,3 +112,18 @@ export const FulfillOrderSecretRequest = Type.Object({
   documents: Type.Optional(InlineDocuments),
 }, { additionalProperties: false })
 export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: Type.String(), extension: Extension, documents: Type.Optional(InlineDocuments) })
+
+export const AuditQuery = Type.Object({
+  page: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Zero-based page' }),
+  perPage: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+}, { additionalProperties: false })
+const NullableText = Type.Union([Type.String(), Type.Null()])
+export const AuditEntry = Type.Object({
+  id: Type.Integer({ description: 'Position in the append-only trail' }),
+  at: Type.Integer({ description: 'ms since the epoch' }),
+  op: Type.String({ description: 'identity.created, seed.created, seed.released, seed.resealed, order.refused, release.refused, …' }),
+  reference: NullableText,
+  actor: NullableText,
+  detail: NullableText,
+})
+export const AuditListResponse = Type.Object({ auditList: Type.Array(AuditEntry, { description: 'Oldest first' }) })

@@ -55,6 +55,16 @@ export function orderSeedRecordId (role: OrderRole, reference: string): string {
   return `order/${role}/${reference}`
 }
 
+/**
+ * The custody record id under which a plugin seals a value (src/services/context.ts scopes a
+ * plugin's seal id this way). Custody migration re-seals a sealed value found in a plugin store
+ * under `pluginSealRecordId(plugin, key)` — i.e. it assumes the value was sealed with the same id
+ * it is stored under, as bitcoinwallet does — and verifies that by opening it first.
+ */
+export function pluginSealRecordId (plugin: string, id: string): string {
+  return `plugin/${plugin}/${id}`
+}
+
 // ── identities ──────────────────────────────────────────────────────────────────────────────────
 
 export interface IdentityRecord {
@@ -204,6 +214,51 @@ export interface SeedRepository {
    * stored record is under that key id. Appends `seed.resealed`. STATE_SEED_NOT_FOUND if absent.
    */
   resealSeed (recordId: string, newSealed: Uint8Array, expectedOldKeyId?: string, options?: StateOptions): Promise<SealedSeed>
+  /**
+   * For custody migration: up to `limit` (1..100, else STATE_BAD_PAGE) sealed seeds in record id
+   * order (byte order of the UTF-8 id), starting after the record id `after`; with
+   * `excludeKeyId`, only those whose key id differs. Keyset paging, so re-sealing the listed
+   * records while paging neither skips nor repeats any.
+   */
+  listSeeds (query: SeedQuery, options?: StateOptions): Promise<SealedSeed[]>
+}
+
+export interface SeedQuery {
+  after?: string
+  limit: number
+  excludeKeyId?: string
+}
+
+/** A plugin-store value that holds a sealed custody record (its bytes start with the record header). */
+export interface SealedPluginValue {
+  readonly plugin: string
+  readonly key: string
+  readonly sealed: Uint8Array
+  /** Hex key id read from the record header. */
+  readonly keyId: string
+}
+
+export interface SealedPluginValueQuery {
+  after?: { plugin: string, key: string }
+  limit: number
+  excludeKeyId?: string
+}
+
+/** Custody migration's view of the plugin stores: the values that are sealed records. */
+export interface SealedPluginValues {
+  /**
+   * Up to `limit` (1..100) plugin-store values that are byte strings shaped like a sealed record
+   * (version 1, at least header + tag long), in (plugin, key) order after `after`; with
+   * `excludeKeyId`, only those under another key id.
+   */
+  listSealedPluginValues (query: SealedPluginValueQuery, options?: StateOptions): Promise<SealedPluginValue[]>
+  /**
+   * Replaces such a value by the same secret sealed under another KEK. Refuses
+   * (STATE_SEED_KEY_MISMATCH) unless the stored value is a sealed record under `expectedOldKeyId`;
+   * STATE_SEED_NOT_FOUND if absent. Appends `seed.resealed` with reference
+   * `pluginSealRecordId(plugin, key)`.
+   */
+  resealPluginValue (plugin: string, key: string, newSealed: Uint8Array, expectedOldKeyId: string, options?: StateOptions): Promise<void>
 }
 
 // ── plugin storage ──────────────────────────────────────────────────────────────────────────────
@@ -261,7 +316,7 @@ export interface AuditLog {
 
 // ── the whole repository ────────────────────────────────────────────────────────────────────────
 
-export interface StateRepository extends IdentityRepository, OrderRepository, SeedRepository, AuditLog {
+export interface StateRepository extends IdentityRepository, OrderRepository, SeedRepository, SealedPluginValues, AuditLog {
   /** The scoped store of one plugin (name 1..64 chars of [a-z0-9_-]). */
   pluginStore (plugin: string): PluginStore
   /** Closes the database; safe to call twice; later calls throw STATE_UNAVAILABLE. */

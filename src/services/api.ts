@@ -93,10 +93,34 @@ export interface FulfilService {
   secret (request: FulfillOrderSecretRequest, options?: AbortOptions): Promise<FulfillOrderSecretResponse>
 }
 
+export interface AuditQuery {
+  /** Zero-based, as the other lists. */
+  page: number
+  perPage: number
+}
+
+/** One audit trail entry: public values only (CIDs, record ids, codes). */
+export interface AuditEntryView {
+  id: number
+  /** ms since the epoch. */
+  at: number
+  op: string
+  reference: string | null
+  actor: string | null
+  detail: string | null
+}
+
+export interface AuditService {
+  /** Oldest first. */
+  list (query: AuditQuery, options?: AbortOptions): Promise<AuditEntryView[]>
+}
+
 export interface NodeServices {
   nodeType: NodeType
   status (): Promise<StatusResponse>
   identity: IdentityService
   order?: OrderService
   fulfil?: FulfilService
+  /** The audit trail, read-only (GET /v1/audit). */
+  audit?: AuditService
 }

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { isDtaError } from '../../src/core/errors.ts'
 import type { ErrorCode } from '../../src/core/errors.ts'
-import { identitySeedRecordId, orderSeedRecordId } from '../../src/ports/state.ts'
+import { identitySeedRecordId, orderSeedRecordId, pluginSealRecordId } from '../../src/ports/state.ts'
 import type { NewFiduciaryOrder, NewOrder, StateRepository } from '../../src/ports/state.ts'
 
 export interface StateFixture {
@@ -382,6 +382,103 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         assert.ok((await allAudit(state)).some(e => e.op === 'seed.resealed' && e.reference === id))
         await assert.rejects(state.resealSeed('order/fiduciary/none', next), code('STATE_SEED_NOT_FOUND'))
         await assert.rejects(state.resealSeed(id, new Uint8Array(3)), code('STATE_BAD_RECORD'))
+      })
+
+      it('lists seeds in record id order, a page at a time, optionally excluding one key id', async () => {
+        const keyA = randomBytes(8).toString('hex')
+        const keyB = randomBytes(8).toString('hex')
+        const mine = new Map<string, string>()
+        for (let i = 0; i < 5; i++) {
+          const key = i % 2 === 0 ? keyA : keyB
+          const { order } = await state.createFiduciaryOrder(fiduciaryOrder({ sealedSeed: fakeSealed(key) }))
+          mine.set(order.seedRecordId ?? '', key)
+        }
+        const seen: string[] = []
+        let after: string | undefined
+        for (;;) {
+          const page = await state.listSeeds({ after, limit: 2 })
+          assert.ok(page.length <= 2)
+          for (const seed of page) {
+            assert.equal(seed.keyId, (await state.getSeed(seed.recordId))?.keyId)
+            seen.push(seed.recordId)
+          }
+          if (page.length < 2) break
+          after = page[page.length - 1].recordId
+        }
+        const sorted = [...seen].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)))
+        assert.deepEqual(seen, sorted, 'record id order')
+        assert.equal(new Set(seen).size, seen.length, 'no repeats')
+        for (const id of mine.keys()) assert.ok(seen.includes(id), `lists ${id}`)
+        const notA = await state.listSeeds({ limit: 100, excludeKeyId: keyA })
+        assert.ok(notA.every(s => s.keyId !== keyA))
+        for (const [id, key] of mine) assert.equal(notA.some(s => s.recordId === id), key !== keyA)
+        for (const limit of [0, 101, 1.5]) await assert.rejects(state.listSeeds({ limit }), code('STATE_BAD_PAGE'))
+      })
+
+      it('keyset paging visits each seed once while the listed seeds are re-sealed', async () => {
+        const target = randomBytes(8).toString('hex')
+        for (let i = 0; i < 5; i++) await state.createFiduciaryOrder(fiduciaryOrder({ sealedSeed: fakeSealed('5555555555555555') }))
+        const visited: string[] = []
+        let after: string | undefined
+        for (;;) {
+          const page = await state.listSeeds({ after, limit: 2, excludeKeyId: target })
+          for (const seed of page) {
+            visited.push(seed.recordId)
+            await state.resealSeed(seed.recordId, fakeSealed(target), seed.keyId)
+          }
+          if (page.length < 2) break
+          after = page[page.length - 1].recordId
+        }
+        assert.equal(new Set(visited).size, visited.length, 'no seed visited twice')
+        assert.deepEqual(await state.listSeeds({ limit: 100, excludeKeyId: target }), [], 'every seed is now under the target key')
+      })
+    })
+
+    describe('sealed plugin values (custody migration)', () => {
+      it('lists only values shaped like sealed records, by (plugin, key), excluding a key id', async () => {
+        const keyA = randomBytes(8).toString('hex')
+        const keyB = randomBytes(8).toString('hex')
+        const p = state.pluginStore('sealtest')
+        const q = state.pluginStore('sealtest-2')
+        await p.put('b', fakeSealed(keyA))
+        await p.put('a', fakeSealed(keyB))
+        await q.put('a', fakeSealed(keyA))
+        await p.put('text', 'not sealed at all, even if long enough to look like one')
+        const wrongVersion = fakeSealed(keyA)
+        wrongVersion[0] = 2
+        await p.put('v2', wrongVersion)
+        await p.put('short', fakeSealed(keyA).subarray(0, 36))
+        const all = []
+        let after: { plugin: string, key: string } | undefined
+        for (;;) {
+          const page = await state.listSealedPluginValues({ after, limit: 1 })
+          all.push(...page)
+          if (page.length < 1) break
+          after = { plugin: page[0].plugin, key: page[0].key }
+        }
+        const mine = all.filter(v => v.plugin.startsWith('sealtest')).map(v => `${v.plugin}/${v.key}:${v.keyId}`)
+        assert.deepEqual(mine, [`sealtest/a:${keyB}`, `sealtest/b:${keyA}`, `sealtest-2/a:${keyA}`])
+        const notA = (await state.listSealedPluginValues({ limit: 100, excludeKeyId: keyA })).filter(v => v.plugin.startsWith('sealtest'))
+        assert.deepEqual(notA.map(v => `${v.plugin}/${v.key}`), ['sealtest/a'])
+        assert.deepEqual(notA[0].sealed, await p.get('a'))
+        await assert.rejects(state.listSealedPluginValues({ limit: 0 }), code('STATE_BAD_PAGE'))
+      })
+
+      it('re-seals a plugin value only if it is under the expected key id, and audits it', async () => {
+        const p = state.pluginStore('resealtest')
+        const old = fakeSealed('6666666666666666')
+        const next = fakeSealed('7777777777777777')
+        await p.put('share', old)
+        await assert.rejects(state.resealPluginValue('resealtest', 'share', next, '8888888888888888'), code('STATE_SEED_KEY_MISMATCH'))
+        assert.deepEqual(await p.get('share'), old)
+        await state.resealPluginValue('resealtest', 'share', next, '6666666666666666')
+        assert.deepEqual(await p.get('share'), next)
+        assert.ok((await allAudit(state)).some(e => e.op === 'seed.resealed' && e.reference === pluginSealRecordId('resealtest', 'share')))
+        await p.put('plain', 'text')
+        await assert.rejects(state.resealPluginValue('resealtest', 'plain', next, '6666666666666666'), code('STATE_SEED_KEY_MISMATCH'))
+        assert.equal(await p.get('plain'), 'text')
+        await assert.rejects(state.resealPluginValue('resealtest', 'none', next, '6666666666666666'), code('STATE_SEED_NOT_FOUND'))
+        await assert.rejects(state.resealPluginValue('resealtest', 'share', new Uint8Array(3), '7777777777777777'), code('STATE_BAD_RECORD'))
       })
     })
 

@@ -1,7 +1,8 @@
 /**
  * Calls a fiduciary node's fulfil endpoints over HTTP. Every call has a timeout combined with
  * the caller's signal. A refusal the peer explains with one of our codes (4xx) is re-thrown with
- * that code, so a client sees "403 ORDER_NOT_ENTITLED" whichever node refused; transport
+ * that code, so a client sees "403 ORDER_NOT_ENTITLED" whichever node refused; a 401 (the peer
+ * refused this node's bearer token) is PEER_UNAUTHORIZED (502) naming the peer's code; transport
  * failures are PEER_UNREACHABLE and anything else from the peer is PEER_ERROR (502).
  * @module
  */
@@ -36,10 +37,13 @@ export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): Fiduc
     try {
       payload = await response.json()
     } catch (err) {
+      if (response.status === 401) throw new DtaError('PEER_UNAUTHORIZED', `${path} answered 401`, { cause: err })
       throw new DtaError('PEER_ERROR', `${path} answered ${response.status} without JSON`, { cause: err })
     }
     if (response.ok) return payload as T
-    const code = (payload as { code?: unknown }).code
+    const code = (payload as { code?: unknown } | null)?.code
+    // The fiduciary refused this node's bearer token: not the client's fault, so not a 401 here.
+    if (response.status === 401) throw new DtaError('PEER_UNAUTHORIZED', `${path} answered 401${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
     if (response.status < 500 && typeof code === 'string' && Object.hasOwn(ERRORS, code)) {
       throw new DtaError(code as ErrorCode, `refused by the fiduciary on ${path}`)
     }

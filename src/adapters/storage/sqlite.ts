@@ -22,13 +22,14 @@ import type { StatementSync } from 'node:sqlite'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { abortError, DtaError, isDtaError } from '../../core/errors.ts'
-import { sealedRecordKeyId } from '../../ports/custody.ts'
+import { SEALED_KEY_ID_BYTES, SEALED_MIN_BYTES, SEALED_VERSION, sealedRecordKeyId } from '../../ports/custody.ts'
 import {
-  AUDIT_OPS, identitySeedRecordId, MAX_PER_PAGE, orderSeedRecordId, SORT_BY_VALUES
+  AUDIT_OPS, identitySeedRecordId, MAX_PER_PAGE, orderSeedRecordId, pluginSealRecordId, SORT_BY_VALUES
 } from '../../ports/state.ts'
 import type {
   AuditEntry, AuditOp, Extension, IdentityRecord, NewAuditEntry, NewFiduciaryOrder, NewIdentity, NewOrder,
-  OrderRecord, OrderRole, PageRequest, PluginStore, SealedSeed, StateOptions, StateRepository
+  OrderRecord, OrderRole, PageRequest, PluginStore, SealedPluginValue, SealedPluginValueQuery, SealedSeed, SeedQuery,
+  StateOptions, StateRepository
 } from '../../ports/state.ts'
 import { MIGRATIONS } from './sqlite-migrations.ts'
 import type { Migration } from './sqlite-migrations.ts'
@@ -484,6 +485,63 @@ class SqliteState implements StateRepository {
           .run(next.sealed, next.keyId, now, recordId)
         this.#audit('seed.resealed', recordId, null, `key ${old.keyId} -> ${next.keyId}`)
         return { recordId, sealed: next.sealed, keyId: next.keyId, createdAt: old.createdAt, updatedAt: now }
+      })
+    })
+  }
+
+  async listSeeds (query: SeedQuery, options?: StateOptions): Promise<SealedSeed[]> {
+    return await this.#run(options, () => {
+      const { limit } = pageArgs({ page: 1, perPage: query.limit })
+      const after = query.after ?? ''
+      if (typeof after !== 'string') throw badRecord('after must be a record id')
+      const rows = query.excludeKeyId === undefined
+        ? this.#stmt(`SELECT record_id, sealed, key_id, created_at, updated_at FROM sealed_seeds
+            WHERE record_id > ? ORDER BY record_id LIMIT ?`).all(after, limit)
+        : this.#stmt(`SELECT record_id, sealed, key_id, created_at, updated_at FROM sealed_seeds
+            WHERE record_id > ? AND key_id <> ? ORDER BY record_id LIMIT ?`).all(after, query.excludeKeyId, limit)
+      return rows.map(row => toSeed(row as Row))
+    })
+  }
+
+  // ── sealed values in plugin stores (custody migration) ─────────────────────────────────────
+
+  async listSealedPluginValues (query: SealedPluginValueQuery, options?: StateOptions): Promise<SealedPluginValue[]> {
+    return await this.#run(options, () => {
+      const { limit } = pageArgs({ page: 1, perPage: query.limit })
+      const after = query.after ?? { plugin: '', key: '' }
+      if (typeof after.plugin !== 'string' || typeof after.key !== 'string') throw badRecord('after must be a plugin and a key')
+      const exclude = query.excludeKeyId === undefined ? null : String(query.excludeKeyId).toLowerCase()
+      // Values shaped like a sealed record: bytes, version 1, at least header + tag long.
+      const rows = this.#stmt(`SELECT plugin, key, value FROM plugin_kv
+          WHERE typeof(value) = 'blob' AND length(value) >= ? AND substr(value, 1, 1) = x'01'
+            AND (plugin, key) > (?, ?) AND (? IS NULL OR lower(hex(substr(value, 2, ?))) <> ?)
+          ORDER BY plugin, key LIMIT ?`)
+        .all(SEALED_MIN_BYTES, after.plugin, after.key, exclude, SEALED_KEY_ID_BYTES, exclude, limit)
+      return rows.map(row => {
+        const r = row as Row
+        const sealed = r.value as Uint8Array
+        return { plugin: r.plugin as string, key: r.key as string, sealed, keyId: sealedRecordKeyId(sealed) }
+      })
+    })
+  }
+
+  async resealPluginValue (plugin: string, key: string, newSealed: Uint8Array, expectedOldKeyId: string, options?: StateOptions): Promise<void> {
+    await this.#run(options, db => {
+      const next = sealedBytes(newSealed, 'newSealed')
+      this.#tx(db, () => {
+        const row = this.#stmt('SELECT value FROM plugin_kv WHERE plugin = ? AND key = ?').get(plugin, key) as Row | undefined
+        const recordId = pluginSealRecordId(plugin, key)
+        if (row === undefined) throw new DtaError('STATE_SEED_NOT_FOUND', recordId)
+        const old = row.value
+        let oldKeyId: string | undefined
+        if (old instanceof Uint8Array && old[0] === SEALED_VERSION) {
+          try { oldKeyId = sealedRecordKeyId(old) } catch { oldKeyId = undefined }
+        }
+        if (oldKeyId !== expectedOldKeyId) {
+          throw new DtaError('STATE_SEED_KEY_MISMATCH', `${recordId} is ${oldKeyId === undefined ? 'not a sealed record' : `under key ${oldKeyId}`}`)
+        }
+        this.#stmt('UPDATE plugin_kv SET value = ? WHERE plugin = ? AND key = ?').run(next.sealed, plugin, key)
+        this.#audit('seed.resealed', recordId, null, `key ${oldKeyId} -> ${next.keyId}`)
       })
     })
   }

@@ -174,7 +174,9 @@ describe('loadConfig validation', () => {
     ['node.nodeID', 'Qm' + '0'.repeat(44), false],
     ['node.masterFiduciaryNodeID', 'QmI' + 'a'.repeat(43), false],
     ['node.datastore', 'postgres', false],
-    ['node.custody', 'pkcs11', false],
+    ['node.custody', 'pkcs11', true],
+    ['node.custody', 'hsm', false],
+    ['node.pkcs11TokenLabel', 'x'.repeat(33), false],
     ['node.custodyKeySource', 'passphrase', true],
     ['log.format', 'text', true],
     ['log.format', 'xml', false],
@@ -260,10 +262,11 @@ describe('loadConfig validation', () => {
 
 describe('secrets', () => {
   it('are refused in the file, without echoing them', async () => {
-    const err = await invalid(loadConfig({ home: await home('node:\n  passphrase: hunter2-secret\nhttp:\n  bearerToken: tok-secret\n'), env: {} }))
+    const err = await invalid(loadConfig({ home: await home('node:\n  passphrase: hunter2-secret\n  pkcs11Pin: pin-secret\nhttp:\n  bearerToken: tok-secret\n'), env: {} }))
     assert.match(err.message, /node\.passphrase .*MILAGRO_NODE_PASSPHRASE, not in the file/)
+    assert.match(err.message, /node\.pkcs11Pin .*MILAGRO_NODE_PKCS11PIN, not in the file/)
     assert.match(err.message, /http\.bearerToken .*MILAGRO_HTTP_BEARERTOKEN/)
-    assert.ok(!err.message.includes('hunter2-secret') && !err.message.includes('tok-secret'))
+    assert.ok(!err.message.includes('hunter2-secret') && !err.message.includes('tok-secret') && !err.message.includes('pin-secret'))
   })
 
   it('are taken from the environment', async () => {
@@ -276,10 +279,11 @@ describe('secrets', () => {
     const h = await home()
     const c: Config = structuredClone(defaultConfig())
     c.node.passphrase = 'do-not-write-me'
+    c.node.pkcs11Pin = 'nor-this-pin'
     c.http.bearerToken = 'nor-me'
     await writeConfig(h, c)
     const text = await readFile(join(h, 'config.yaml'), 'utf8')
-    assert.ok(!text.includes('do-not-write-me') && !text.includes('nor-me'))
+    assert.ok(!text.includes('do-not-write-me') && !text.includes('nor-me') && !text.includes('nor-this-pin'))
     assert.ok(!/^\s*passphrase:/m.test(text) && !/^\s*bearerToken:/m.test(text))
   })
 })

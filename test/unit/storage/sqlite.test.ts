@@ -132,25 +132,27 @@ describe('sqlite state specifics', () => {
     const path = join(dir, 'busy.sqlite')
     const patient = await openSqliteState({ path, busyTimeoutMs: 5000 })
     const hasty = await openSqliteState({ path, busyTimeoutMs: 50 })
-    // Another thread holds the write lock for 300 ms (this thread blocks inside SQLite meanwhile).
+    // Another thread holds the write lock for 600 ms (this thread blocks inside SQLite meanwhile).
     const holder = new Worker(`
       const { DatabaseSync } = require('node:sqlite')
       const { workerData, parentPort } = require('node:worker_threads')
       const db = new DatabaseSync(workerData)
       db.exec('BEGIN IMMEDIATE')
       parentPort.postMessage('locked')
-      const until = Date.now() + 300
+      const until = Date.now() + 600
       while (Date.now() < until) {}
       db.exec('COMMIT')
       db.close()
     `, { eval: true, workerData: path })
+    // listen for the exit now: the worker may be gone before the waits below are over
+    const exited = once(holder, 'exit')
     await once(holder, 'message')
     const hastyResult = await hasty.appendAudit({ op: 'order.refused' }).catch((err: unknown) => err)
     assert.ok(isDtaError(hastyResult, 'STATE_UNAVAILABLE'), `busy: ${String(hastyResult)}`)
     const started = Date.now()
     await patient.appendAudit({ op: 'order.refused', detail: 'after the wait' })
     assert.ok(Date.now() - started >= 100, 'it waited for the lock')
-    await once(holder, 'exit')
+    await exited
     assert.equal((await hasty.listAudit({ page: 1, perPage: 10 })).length, 1)
     await patient.close()
     await hasty.close()

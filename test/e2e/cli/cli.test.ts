@@ -1,0 +1,121 @@
+/**
+ * The `milagro` command as a person uses it: `start` on an empty home initialises and serves (the
+ * README's start command), a second `start` reuses the home; the client commands talk to a
+ * running node and print text or, with --json, the API's JSON; usage errors exit 2, refusals 1.
+ * @module
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { createCluster } from '../server/harness.ts'
+
+const BIN = fileURLToPath(new URL('../../../bin/milagro.js', import.meta.url))
+
+function cleanEnv (extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('MILAGRO_') && !k.startsWith('NODE_TEST')) env[k] = v
+  return { ...env, ...extra }
+}
+
+async function cli (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: cleanEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : (typeof err.code === 'number' ? err.code : 1), stdout, stderr })
+    })
+  })
+}
+
+/** Runs `milagro start` and resolves with the "listening" log entry, and a stop function. */
+async function start (env: Record<string, string>): Promise<{ info: Record<string, unknown>, stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'start'], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: string[] = []
+  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`not ready:\n${lines.join('\n')}`)) }, 45_000)
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      lines.push(line)
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>
+        if (entry.msg === 'milagro node listening') { clearTimeout(timer); resolve(entry) }
+      } catch { /* not JSON */ }
+    })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}:\n${lines.join('\n')}`)) })
+  })
+  return {
+    info,
+    stop: async () => await new Promise((resolve) => { child.once('exit', (code) => { resolve(code) }); child.kill('SIGTERM') }),
+  }
+}
+
+describe('milagro start', () => {
+  it('initialises an empty home on first run, serves, stops on SIGTERM, and reuses the home next time', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'dta-start-'))
+    const env = { MILAGRO_HOME: home, MILAGRO_HTTP_LISTENADDR: '127.0.0.1:0', MILAGRO_HTTP_METRICSLISTENADDR: '', MILAGRO_IPFS_LISTENADDR: '/ip4/127.0.0.1/tcp/0' }
+    try {
+      const first = await start(env)
+      const status = await (await fetch(`${String(first.info.address)}/v1/status`)).json() as Record<string, unknown>
+      assert.equal(status.nodeType, 'multi')
+      assert.equal(status.plugin, 'milagro')
+      assert.equal(status.nodeCID, first.info.nodeCID)
+      assert.equal(await first.stop(), 0, 'graceful shutdown exits 0')
+      assert.match(readFileSync(path.join(home, 'config.yaml'), 'utf8'), new RegExp(`nodeID: ${String(first.info.nodeCID)}`))
+      const second = await start(env)
+      assert.equal(second.info.nodeCID, first.info.nodeCID, 'the same node identity')
+      assert.equal(await second.stop(), 0)
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('client commands', () => {
+  it('status, identity and order commands, as text and as JSON', async (t) => {
+    const cluster = await createCluster(t, 'dta-cli-')
+    const node = await cluster.init('clinode')
+    await node.start()
+    const env = { MILAGRO_HOME: node.home }
+    const run = async (...args: string[]) => await cli([...args, '--url', node.url], env)
+
+    const status = await run('status')
+    assert.equal(status.code, 0, status.stderr)
+    assert.match(status.stdout, new RegExp(`nodeCID: ${node.cid}`))
+    const statusJson = JSON.parse((await run('status', '--json')).stdout) as Record<string, unknown>
+    assert.equal(statusJson.nodeCID, node.cid)
+
+    const created = await run('identity', 'create', 'carol')
+    assert.equal(created.code, 0, created.stderr)
+    const carol = created.stdout.trim()
+    assert.match(carol, /^Qm[1-9A-HJ-NP-Za-km-z]{44}$/)
+    assert.match((await run('identity', 'get', carol)).stdout, /authenticationReference: carol/)
+    assert.match((await run('identity', 'list', '--sort', 'asc')).stdout, new RegExp(`${carol}\\s+carol`))
+
+    const order = JSON.parse((await run('order', 'create', '--json')).stdout) as Record<string, string>
+    assert.match(order.orderReference, /^[0-9a-f]{32}$/)
+    assert.match((await run('order', 'list')).stdout, new RegExp(order.orderReference))
+    const secret = JSON.parse((await run('order', 'secret', order.orderReference, '--json')).stdout) as Record<string, string>
+    assert.equal(secret.commitment, order.commitment)
+    assert.match(secret.secret, /^[0-9a-f]{64}$/)
+    const shown = await run('order', 'get', order.orderReference)
+    assert.match(shown.stdout, /"orderPart4"/)
+
+    // Without --url the command finds the node through its home's config (the ports it was started on).
+    const viaHome = await cli(['status'], { MILAGRO_HOME: node.home, MILAGRO_HTTP_LISTENADDR: new URL(node.url).host })
+    assert.equal(viaHome.code, 0, viaHome.stderr)
+
+    const refused = await run('order', 'secret', '0'.repeat(32))
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /ORDER_NOT_FOUND/)
+    const badExt = await run('order', 'create', '--ext', 'novalue')
+    assert.equal(badExt.code, 2)
+    const unknown = await run('frobnicate')
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.stderr, /unknown command/)
+    const help = await cli(['--help'], env)
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /Usage: milagro/)
+  })
+})
