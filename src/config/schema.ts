@@ -14,6 +14,7 @@
  * @module
  */
 import { Type } from 'typebox'
+import { CIDV0_PATTERN } from '../core/cid.ts'
 import type { Static, TSchema } from 'typebox'
 
 // ── formats ────────────────────────────────────────────────────────────────────────────────────
@@ -24,8 +25,7 @@ const HOST = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)'
 export const LISTEN_ADDR_PATTERN = `^${HOST}:${PORT}$`
 /** An http(s) URL with a host. */
 export const URL_PATTERN = '^https?://[^\\s/?#@]+(/[^\\s]*)?$'
-/** CIDv0: "Qm" and 44 base58btc characters. */
-export const CIDV0_PATTERN = '^Qm[1-9A-HJ-NP-Za-km-z]{44}$'
+export { CIDV0_PATTERN }
 /** A multiaddr: starts with '/', no spaces. */
 export const MULTIADDR_PATTERN = '^/[^\\s]+$'
 

@@ -11,6 +11,7 @@
  * Decoding validates every field before a service may act on it; a bad order is ORDER_BAD_DOCUMENT.
  * @module
  */
+import { isCIDv0 as isCID } from './cid.ts'
 import { DtaError } from './errors.ts'
 import { toHex } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
@@ -19,11 +20,10 @@ import { decryptParsedEnvelope, DocumentType, parseEnvelope, sealEnvelope, verif
 import type { ParsedEnvelope, RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
 import { OrderDocumentSchema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
-import type { Extension, OrderView } from '../ports/plugin.ts'
+import type { OrderView } from '../ports/plugin.ts'
 
 export const ORDER_TYPE_SAFEGUARD = 1
 export const REFERENCE_PATTERN = /^[0-9a-f]{32}$/
-export const CID_PATTERN = /^Qm[1-9A-HJ-NP-Za-km-z]{44}$/
 const COMMITMENT_KEY_BYTES = 33
 const COMMITMENT_POP_BYTES = 64
 const MAX_EXTENSION_ENTRIES = 32
@@ -33,20 +33,7 @@ export function newOrderReference (): string {
   return toHex(randomBytes(16))
 }
 
-export function isCID (value: string): boolean {
-  return CID_PATTERN.test(value)
-}
-
-export interface Part1Fields {
-  reference: string
-  plugin: string
-  coin: number
-  principalCID: string
-  fiduciaryCID: string
-  beneficiaryCID?: string
-  extension: Extension
-  timestamp: number
-}
+export type Part1Fields = Pick<OrderView, 'reference' | 'plugin' | 'coin' | 'principalCID' | 'fiduciaryCID' | 'beneficiaryCID' | 'extension'> & { timestamp: number }
 
 /** The decoded order with the CID of the part it was read from. */
 export interface OrderState {

@@ -7,7 +7,8 @@
  */
 import { Type } from 'typebox'
 
-export const CID_PATTERN = '^Qm[1-9A-HJ-NP-Za-km-z]{44}$'
+import { CIDV0_PATTERN as CID_PATTERN } from '../core/cid.ts'
+
 export const Cid = Type.String({ pattern: CID_PATTERN, description: 'CIDv0 of a document in IPFS' })
 /** Order references are 128 random bits in hex (PROTOCOL §6). */
 export const Reference = Type.String({ pattern: '^[0-9a-f]{32}$', description: 'Order reference' })

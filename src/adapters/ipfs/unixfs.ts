@@ -19,7 +19,9 @@ import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
+import { isCIDv0 } from '../../core/cid.ts'
 import { DtaError, abortError, isDtaError } from '../../core/errors.ts'
+import { concatBytes } from '../../crypto/hash.ts'
 import type { ErrorCode } from '../../core/errors.ts'
 import { MAX_DOCUMENT_BYTES } from '../../ports/document-store.ts'
 import type { ImporterOptions } from 'ipfs-unixfs-importer'
@@ -113,11 +115,9 @@ export async function cidV0Of (bytes: Uint8Array): Promise<string> {
   return (await importCidV0(bytes, { put: () => undefined })).toString()
 }
 
-const CIDV0_PATTERN = /^Qm[1-9A-HJ-NP-Za-km-z]{44}$/
-
 /** Parses a document identifier: a canonical CIDv0 string (`Qm…`, sha2-256) and nothing else. */
 export function parseCidV0 (value: unknown): CID {
-  if (typeof value !== 'string' || !CIDV0_PATTERN.test(value)) {
+  if (!isCIDv0(value)) {
     throw new DtaError('DOCUMENT_BAD_CID', describeBadCid(value))
   }
   let cid: CID
@@ -223,13 +223,7 @@ export async function exportCidV0 (cid: CID, source: BlockSource, options: { sig
       throw new DtaError('DOCUMENT_CORRUPT', `${cid.toString()} declares ${entry.size} bytes but holds ${length}`)
     }
     // a fresh plain Uint8Array: not a Buffer, not a view into a block read from disk
-    const out = new Uint8Array(length)
-    let offset = 0
-    for (const part of parts) {
-      out.set(part, offset)
-      offset += part.byteLength
-    }
-    return out
+    return concatBytes(...parts)
   } catch (err) {
     if (isDtaError(err)) throw err
     if (options.signal?.aborted === true) throw abortError(options.signal)
