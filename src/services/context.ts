@@ -7,6 +7,7 @@
 import type { Custody } from '../ports/custody.ts'
 import type { AbortOptions, DocumentStore } from '../ports/document-store.ts'
 import type { Plugin, PluginContext } from '../ports/plugin.ts'
+import { pluginSealRecordId } from '../ports/state.ts'
 import type { StateRepository } from '../ports/state.ts'
 import type { InlineDocuments } from './api.ts'
 import { encryptToIdentity } from './identities.ts'
@@ -24,7 +25,7 @@ export interface ServiceContext {
 }
 
 export function createPluginContext (plugin: Plugin, state: StateRepository, custody: Custody): PluginContext {
-  const scoped = (id: string): string => `plugin/${plugin.name}/${id}`
+  const scoped = (id: string): string => pluginSealRecordId(plugin.name, id)
   return {
     store: state.pluginStore(plugin.name),
     seal: async (id, plaintext, options) => await custody.seal(scoped(id), plaintext, options),
