@@ -12,7 +12,7 @@ import type { Logger } from 'pino'
 export interface LogConfig { level: 'debug' | 'info' | 'warn' | 'error', format: 'json' | 'text' }
 
 const REDACT = [
-  'req.headers.authorization', '*.authorization', '*.passphrase', '*.seed', '*.secret', '*.plainText', '*.privateKey', '*.bearerToken',
+  'req.headers.authorization', '*.authorization', '*.passphrase', '*.seed', '*.secret', '*.plainText', '*.privateKey', '*.bearerToken', '*.pkcs11Pin', '*.pin',
 ]
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
 

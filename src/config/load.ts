@@ -315,7 +315,7 @@ export function renderConfigYaml (config: Config): string {
   const doc = new Document(plain)
   doc.commentBefore = ' Milagro D-TA node configuration (docs/configuration.md).\n' +
     ' Every key can be overridden by MILAGRO_<SECTION>_<KEY>, e.g. MILAGRO_HTTP_LISTENADDR.\n' +
-    ' Secrets (node.passphrase, http.bearerToken) are read from the environment only.'
+    ` Secrets (${KEYS.filter(k => k.envOnly).map(k => k.path).join(', ')}) are read from the environment only.`
   const sectionDocs = (ConfigSchema as unknown as { properties: Record<string, { description?: string }> }).properties
   if (isMap(doc.contents)) {
     for (const [index, pair] of doc.contents.items.entries()) {
