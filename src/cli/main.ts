@@ -28,7 +28,8 @@ Server:
   daemon    run the node (graceful shutdown on SIGINT/SIGTERM)
   start     init with defaults if the home is new, then daemon
 
-Client (talk to a running node; --url URL, default from the home's config; --json for raw JSON):
+Client (talk to a running node; --url URL, default from the home's config; --json for raw JSON;
+        --token JWT or $MILAGRO_TOKEN when the node requires OAuth2 bearer tokens):
   status
   identity create NAME | identity get CID | identity list [--page N --per-page N --sort asc|desc]
   order create [--beneficiary CID] [--ext key=value ...]
@@ -48,6 +49,7 @@ const OPTIONS = {
   masterfiduciarynode: { type: 'string' },
   interactive: { type: 'boolean' },
   url: { type: 'string' },
+  token: { type: 'string' },
   json: { type: 'boolean' },
   beneficiary: { type: 'string' },
   ext: { type: 'string', multiple: true },
@@ -175,9 +177,12 @@ async function api (values: Values, method: 'GET' | 'POST', path: string, body?:
   const url = `${await baseUrl(values)}${path}`
   let response: Response
   try {
+    const token = values.token ?? process.env.MILAGRO_TOKEN
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' }
+    if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`
     response = await fetch(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     })
   } catch (err) {

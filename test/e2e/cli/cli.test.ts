@@ -10,6 +10,8 @@ import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createCluster } from '../server/harness.ts'
@@ -117,5 +119,25 @@ describe('client commands', () => {
     const help = await cli(['--help'], env)
     assert.equal(help.code, 0)
     assert.match(help.stdout, /Usage: milagro/)
+  })
+})
+
+describe('client authentication', () => {
+  it('sends --token, or $MILAGRO_TOKEN, as a bearer token', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ authorization: req.headers.authorization ?? null }))
+    })
+    await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const flag = await cli(['status', '--json', '--url', url, '--token', 'tok.en.one'], {})
+      assert.equal(JSON.parse(flag.stdout).authorization, 'Bearer tok.en.one')
+      const env = await cli(['status', '--json', '--url', url], { MILAGRO_TOKEN: 'tok.en.two' })
+      assert.equal(JSON.parse(env.stdout).authorization, 'Bearer tok.en.two')
+      const none = await cli(['status', '--json', '--url', url], {})
+      assert.equal(JSON.parse(none.stdout).authorization, null)
+    } finally {
+      server.close()
+    }
   })
 })
