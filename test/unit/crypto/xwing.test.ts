@@ -128,3 +128,15 @@ test('the secret key object holds no raw seed bytes and cannot be mistaken for d
   assert.ok(!json.includes(bytesToHex(seed)))
   assert.equal(secretKey.x25519PublicKey.length, 32)
 })
+
+test('imported public key cache follows the bytes: an array changed after use encapsulates to its new key', async () => {
+    const { xwingKeyPair: kp, xwingEncapsulate: enc, xwingDecapsulate: dec } = await import('../../../src/crypto/xwing.ts')
+    const a = kp(new Uint8Array(32).fill(1)); const b = kp(new Uint8Array(32).fill(2))
+    const pk = Uint8Array.from(a.publicKey)
+    const first = enc(pk)
+    assert.deepEqual(dec(a.secretKey, first.ciphertext), first.sharedSecret)
+    pk.set(b.publicKey)
+    const second = enc(pk)
+    assert.deepEqual(dec(b.secretKey, second.ciphertext), second.sharedSecret)
+    assert.notDeepEqual(dec(a.secretKey, second.ciphertext), second.sharedSecret)
+})
