@@ -21,6 +21,7 @@
  * @module
  */
 import { DtaError } from '../core/errors.ts'
+import { concatBytes, toHex, utf8 } from '../crypto/hash.ts'
 
 export interface CustodyOptions {
   signal?: AbortSignal
@@ -62,4 +63,29 @@ export function checkRecordId (recordId: string): void {
   if (typeof recordId !== 'string' || recordId.length === 0 || recordId.length > MAX_RECORD_ID_CHARS) {
     throw new DtaError('CUSTODY_BAD_RECORD_ID')
   }
+}
+
+/** The associated data of a record: version ‖ key id ‖ utf8(recordId). */
+export function sealedRecordAad (keyIdBytes: Uint8Array, recordId: string): Uint8Array {
+  return concatBytes(Uint8Array.of(SEALED_VERSION), keyIdBytes, utf8(recordId))
+}
+
+/** A record from its nonce and AES-GCM ciphertext‖tag: version ‖ key id ‖ nonce ‖ ciphertext‖tag. */
+export function sealedRecord (keyIdBytes: Uint8Array, nonce: Uint8Array, ciphertextAndTag: Uint8Array): Uint8Array {
+  return concatBytes(Uint8Array.of(SEALED_VERSION), keyIdBytes, nonce, ciphertextAndTag)
+}
+
+/**
+ * Checks a record's frame before any decryption — length, version, and that it was sealed under
+ * the key `keyIdBytes` names (CUSTODY_INTEGRITY / CUSTODY_UNSUPPORTED_VERSION / CUSTODY_WRONG_KEY)
+ * — and returns its nonce and ciphertext‖tag.
+ */
+export function openSealedRecord (sealed: Uint8Array, keyIdBytes: Uint8Array): { nonce: Uint8Array, ciphertextAndTag: Uint8Array } {
+  if (!(sealed instanceof Uint8Array) || sealed.length < SEALED_MIN_BYTES) throw new DtaError('CUSTODY_INTEGRITY', 'record too short')
+  if (sealed[0] !== SEALED_VERSION) throw new DtaError('CUSTODY_UNSUPPORTED_VERSION', `version ${sealed[0]}`)
+  const recordKeyId = sealed.subarray(1, 1 + SEALED_KEY_ID_BYTES)
+  if (!recordKeyId.every((b, i) => b === keyIdBytes[i])) {
+    throw new DtaError('CUSTODY_WRONG_KEY', `record key id ${toHex(recordKeyId)}, custody key id ${toHex(keyIdBytes)}`)
+  }
+  return { nonce: sealed.subarray(1 + SEALED_KEY_ID_BYTES, SEALED_HEADER_BYTES), ciphertextAndTag: sealed.subarray(SEALED_HEADER_BYTES) }
 }

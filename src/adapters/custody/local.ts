@@ -21,11 +21,10 @@ import { dirname } from 'node:path'
 import { scrypt } from 'node:crypto'
 import { abortError, DtaError, isDtaError } from '../../core/errors.ts'
 import { aes256GcmDecrypt, aes256GcmEncrypt } from '../../crypto/aead.ts'
-import { concatBytes, hmacSha256, toHex, utf8, wipe } from '../../crypto/hash.ts'
+import { hmacSha256, toHex, utf8, wipe } from '../../crypto/hash.ts'
 import { randomBytes } from '../../crypto/random.ts'
 import {
-  checkRecordId, KEK_ID_LABEL, SEALED_HEADER_BYTES, SEALED_KEY_ID_BYTES, SEALED_MIN_BYTES,
-  SEALED_NONCE_BYTES, SEALED_VERSION
+  checkRecordId, KEK_ID_LABEL, openSealedRecord, sealedRecord, sealedRecordAad, SEALED_KEY_ID_BYTES, SEALED_NONCE_BYTES,
 } from '../../ports/custody.ts'
 import type { Custody, CustodyOptions } from '../../ports/custody.ts'
 
@@ -262,32 +261,20 @@ class LocalCustody implements Custody {
     return this.#kek
   }
 
-  #aad (recordId: string): Uint8Array {
-    return concatBytes(Uint8Array.of(SEALED_VERSION), this.#keyIdBytes, utf8(recordId))
-  }
-
   async seal (recordId: string, plaintext: Uint8Array, options?: CustodyOptions): Promise<Uint8Array> {
     const kek = this.#key(options)
     checkRecordId(recordId)
     const nonce = randomBytes(SEALED_NONCE_BYTES)
-    const body = aes256GcmEncrypt(kek, nonce, plaintext, this.#aad(recordId))
-    return concatBytes(Uint8Array.of(SEALED_VERSION), this.#keyIdBytes, nonce, body)
+    const body = aes256GcmEncrypt(kek, nonce, plaintext, sealedRecordAad(this.#keyIdBytes, recordId))
+    return sealedRecord(this.#keyIdBytes, nonce, body)
   }
 
   async unseal (recordId: string, sealed: Uint8Array, options?: CustodyOptions): Promise<Uint8Array> {
     const kek = this.#key(options)
     checkRecordId(recordId)
-    if (!(sealed instanceof Uint8Array) || sealed.length < SEALED_MIN_BYTES) {
-      throw new DtaError('CUSTODY_INTEGRITY', 'record too short')
-    }
-    if (sealed[0] !== SEALED_VERSION) throw new DtaError('CUSTODY_UNSUPPORTED_VERSION', `version ${sealed[0]}`)
-    const keyId = sealed.subarray(1, 1 + SEALED_KEY_ID_BYTES)
-    if (!keyId.every((b, i) => b === this.#keyIdBytes[i])) {
-      throw new DtaError('CUSTODY_WRONG_KEY', `record key id ${toHex(keyId)}, custody key id ${this.keyId}`)
-    }
-    const nonce = sealed.subarray(1 + SEALED_KEY_ID_BYTES, SEALED_HEADER_BYTES)
+    const { nonce, ciphertextAndTag } = openSealedRecord(sealed, this.#keyIdBytes)
     try {
-      return aes256GcmDecrypt(kek, nonce, sealed.subarray(SEALED_HEADER_BYTES), this.#aad(recordId))
+      return aes256GcmDecrypt(kek, nonce, ciphertextAndTag, sealedRecordAad(this.#keyIdBytes, recordId))
     } catch (err) {
       if (isDtaError(err, 'CRYPTO_DECRYPT_FAILED')) throw new DtaError('CUSTODY_INTEGRITY', undefined, { cause: err })
       throw err

@@ -61,8 +61,7 @@ import { abortError, DtaError, isDtaError } from '../../core/errors.ts'
 import { concatBytes, hmacSha256, sha256, timingSafeEqual, toHex, utf8, wipe } from '../../crypto/hash.ts'
 import { randomBytes } from '../../crypto/random.ts'
 import {
-  checkRecordId, SEALED_HEADER_BYTES, SEALED_KEY_ID_BYTES, SEALED_MIN_BYTES, SEALED_NONCE_BYTES, SEALED_TAG_BYTES,
-  SEALED_VERSION
+  checkRecordId, openSealedRecord, sealedRecord, sealedRecordAad, SEALED_KEY_ID_BYTES, SEALED_NONCE_BYTES, SEALED_TAG_BYTES,
 } from '../../ports/custody.ts'
 import type { Custody, CustodyOptions } from '../../ports/custody.ts'
 
@@ -637,7 +636,7 @@ class Pkcs11Custody implements Custody {
   }
 
   #aad (recordId: string): Buffer {
-    return Buffer.from(concatBytes(Uint8Array.of(SEALED_VERSION), this.#keyIdBytes, utf8(recordId)))
+    return Buffer.from(sealedRecordAad(this.#keyIdBytes, recordId))
   }
 
   async seal (recordId: string, plaintext: Uint8Array, options?: CustodyOptions): Promise<Uint8Array> {
@@ -671,7 +670,7 @@ class Pkcs11Custody implements Custody {
       if (body.length !== plaintext.length + SEALED_TAG_BYTES) {
         throw new DtaError('CUSTODY_PKCS11_FAILED', `C_Encrypt returned ${body.length} bytes for ${plaintext.length}`)
       }
-      return concatBytes(Uint8Array.of(SEALED_VERSION), this.#keyIdBytes, iv, body)
+      return sealedRecord(this.#keyIdBytes, iv, body)
     } finally {
       wipe(input)
       void [iv, aad, output] // referenced until the HSM call is over (pkcs11js holds raw pointers)
@@ -681,16 +680,9 @@ class Pkcs11Custody implements Custody {
   async unseal (recordId: string, sealed: Uint8Array, options?: CustodyOptions): Promise<Uint8Array> {
     this.#check(options)
     checkRecordId(recordId)
-    if (!(sealed instanceof Uint8Array) || sealed.length < SEALED_MIN_BYTES) {
-      throw new DtaError('CUSTODY_INTEGRITY', 'record too short')
-    }
-    if (sealed[0] !== SEALED_VERSION) throw new DtaError('CUSTODY_UNSUPPORTED_VERSION', `version ${sealed[0]}`)
-    const recordKeyId = sealed.subarray(1, 1 + SEALED_KEY_ID_BYTES)
-    if (!recordKeyId.every((b, i) => b === this.#keyIdBytes[i])) {
-      throw new DtaError('CUSTODY_WRONG_KEY', `record key id ${toHex(recordKeyId)}, custody key id ${this.keyId}`)
-    }
-    const iv = Buffer.from(sealed.subarray(1 + SEALED_KEY_ID_BYTES, SEALED_HEADER_BYTES))
-    const body = Buffer.from(sealed.subarray(SEALED_HEADER_BYTES))
+    const record = openSealedRecord(sealed, this.#keyIdBytes)
+    const iv = Buffer.from(record.nonce)
+    const body = Buffer.from(record.ciphertextAndTag)
     const aad = this.#aad(recordId)
     // At least as long as the ciphertext: an output shorter than the module wants (or empty, which
     // pkcs11js passes as NULL) turns C_Decrypt into a length query that leaves the operation open.
