@@ -101,8 +101,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
       timestamp: BigInt(Date.now()),
     })
     wipe(key.privateKey)
-    const recipientCIDs = new Set([doc1.principalCid, node.cid, ...(view.beneficiaryCID === undefined ? [] : [view.beneficiaryCID])])
-    const recipients = await Promise.all([...recipientCIDs].map(async cid => await identities.recipient(cid, options)))
+    const recipients = await identities.recipients([doc1.principalCid, node.cid, view.beneficiaryCID], options)
     const bytes2 = sealOrderPart({ signer: signerOf(node), document: doc2, recipients, previousCID: request.orderPart1CID })
     const part2Cid = await documents.put(bytes2, options)
     try {
@@ -176,8 +175,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     doc4.orderPart4 = create(OrderPart4Schema, { secret: seed, previousOrderCid: request.orderPart3CID, timestamp: BigInt(Date.now()) })
     let bytes4: Uint8Array
     try {
-      const recipients = [await identities.recipient(node.cid, options)]
-      if (recipientCid !== node.cid) recipients.push(await identities.recipient(recipientCid, options))
+      const recipients = await identities.recipients([node.cid, recipientCid], options)
       bytes4 = sealOrderPart({ signer: signerOf(node), document: doc4, recipients, previousCID: request.orderPart3CID })
     } finally {
       wipe(seed)

@@ -123,6 +123,12 @@ export class Identities {
     return { cid, kemPublicKey: (await this.document(cid, options)).kemPublicKey }
   }
 
+  /** The KEM public keys of an envelope's recipients, each identity once (absent entries skipped). */
+  async recipients (cids: ReadonlyArray<string | undefined>, options: AbortOptions = {}): Promise<RecipientPublicKey[]> {
+    const unique = [...new Set(cids.filter((cid): cid is string => cid !== undefined))]
+    return await Promise.all(unique.map(async cid => await this.recipient(cid, options)))
+  }
+
   async info (cid: string, options: AbortOptions = {}): Promise<IdentityInfo> {
     const doc = await this.document(cid, options)
     return { cid, ecPublicKey: doc.beneficiaryECPublicKey, kemPublicKey: doc.kemPublicKey }

@@ -76,8 +76,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       extension: prepared.extension ?? {},
       timestamp: Date.now(),
     })
-    const recipientCIDs = new Set([node.cid, deps.fiduciaryCID, ...(beneficiary === undefined ? [] : [beneficiary.cid])])
-    const recipients = await Promise.all([...recipientCIDs].map(async cid => await identities.recipient(cid, options)))
+    const recipients = await identities.recipients([node.cid, deps.fiduciaryCID, beneficiary?.cid], options)
     const bytes1 = sealOrderPart({ signer: signerOf(node), document: doc1, recipients })
     const part1CID = await documents.put(bytes1, options)
 
@@ -156,8 +155,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       extension: prepared.extension ?? {},
     })
     const beneficiaryCID = view2.beneficiaryCID ?? redemptionBeneficiary?.cid
-    const recipientCIDs = [...new Set([node.cid, row.fiduciaryCid, ...(beneficiaryCID === undefined ? [] : [beneficiaryCID])])]
-    const recipients = await Promise.all(recipientCIDs.map(async cid => await identities.recipient(cid, options)))
+    const recipients = await identities.recipients([node.cid, row.fiduciaryCid, beneficiaryCID], options)
     const bytes3 = sealOrderPart({ signer: signerOf(node), document: doc3, recipients, previousCID: row.part2Cid })
     const part3CID = await documents.put(bytes3, options)
 
