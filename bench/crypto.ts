@@ -74,7 +74,7 @@ const ecText = randomBytes(64)
 const ecCiphertext = eciesEncrypt(ecPublic, ecText)
 const reference = '0123456789abcdef0123456789abcdef'
 const part1CID = 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG'
-const pop = commitmentPopSign(ecSecret, reference, part1CID)
+const pop = commitmentPopSign(ecSecret, { reference, part1CID, plugin: 'milagro' })
 const doc1k = randomBytes(1024)
 const doc1m = randomBytes(1024 * 1024)
 
@@ -87,8 +87,8 @@ const items: Array<[string, Op]> = [
   ['order key from seed (BIP39+BIP32)', () => orderKeyFromSeed(orderSeed)],
   ['ECIES encrypt (64 B)', () => eciesEncrypt(ecPublic, ecText)],
   ['ECIES decrypt (64 B)', () => eciesDecrypt(ecSecret, ecCiphertext)],
-  ['commitment PoP sign', () => commitmentPopSign(ecSecret, reference, part1CID)],
-  ['commitment PoP verify', () => { if (!commitmentPopVerify(ecPublic, reference, part1CID, pop)) throw new Error('bad') }],
+  ['commitment PoP sign', () => commitmentPopSign(ecSecret, { reference, part1CID, plugin: 'milagro' })],
+  ['commitment PoP verify', () => { if (!commitmentPopVerify(ecPublic, { reference, part1CID, plugin: 'milagro' }, pop)) throw new Error('bad') }],
   ['CIDv0 of 1 KiB', async () => await cidV0Of(doc1k)],
   ['CIDv0 of 1 MiB', async () => await cidV0Of(doc1m)],
 ]

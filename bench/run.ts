@@ -131,7 +131,7 @@ async function cryptoFloor (): Promise<{ total: number, parts: Array<[string, nu
   const sealed = seal()
   const seed = randomBytes(32)
   const key = orderKeyFromSeed(seed)
-  const pop = commitmentPopSign(key.privateKey, 'ref', aCid)
+  const pop = commitmentPopSign(key.privateKey, { reference: 'ref', part1CID: aCid, plugin: PLUGIN })
   let cidUs = 0
   { const t = performance.now(); for (let i = 0; i < 200; i++) await cidV0Of(sealed); cidUs = (performance.now() - t) * 1000 / 200 }
   // What one cycle does: 4 parts sealed (2 recipients) and opened once by their reader, the fiduciary's
@@ -141,8 +141,8 @@ async function cryptoFloor (): Promise<{ total: number, parts: Array<[string, nu
     ['seal+sign, 2 recipients', time(seal), 4],
     ['open+verify as recipient', time(() => openEnvelope(sealed, { signer: { cid: aCid, blsPublicKey: a.blsPublicKey }, recipient: { cid: bCid, kemSecretKey: b.kem } })), 4],
     ['order key from seed', time(() => orderKeyFromSeed(seed)), 2],
-    ['commitment PoP sign', time(() => commitmentPopSign(key.privateKey, 'ref', aCid)), 1],
-    ['commitment PoP verify', time(() => commitmentPopVerify(key.publicKey, 'ref', aCid, pop)), 1],
+    ['commitment PoP sign', time(() => commitmentPopSign(key.privateKey, { reference: 'ref', part1CID: aCid, plugin: PLUGIN })), 1],
+    ['commitment PoP verify', time(() => commitmentPopVerify(key.publicKey, { reference: 'ref', part1CID: aCid, plugin: PLUGIN }, pop)), 1],
     ['CIDv0 of a part', cidUs, 8],
   ]
   return { total: parts.reduce((sum, [, us, n]) => sum + us * n, 0) / 1000, parts }

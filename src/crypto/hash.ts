@@ -99,6 +99,23 @@ export function timingSafeEqual (a: Uint8Array, b: Uint8Array): boolean {
   return nodeTimingSafeEqual(a, b)
 }
 
+/**
+ * An injective encoding of a list of strings: each as a 4-byte big-endian UTF-8 byte length
+ * followed by its bytes, so no two different lists encode alike ("ab","c" ≠ "a","bc"). Used
+ * wherever several values are bound into one signed or key-derivation input.
+ */
+export function lengthPrefixed (...fields: string[]): Uint8Array<ArrayBuffer> {
+  const parts: Uint8Array[] = []
+  for (const field of fields) {
+    if (typeof field !== 'string') throw new TypeError('lengthPrefixed takes strings')
+    const bytes = utf8(field)
+    const len = new Uint8Array(4)
+    new DataView(len.buffer).setUint32(0, bytes.length, false)
+    parts.push(len, bytes)
+  }
+  return concatBytes(...parts)
+}
+
 /** Overwrites a buffer with zeros. */
 export function wipe (buf: Uint8Array): void {
   buf.fill(0)

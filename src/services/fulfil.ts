@@ -96,7 +96,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     const doc2 = clone(OrderDocumentSchema, doc1)
     doc2.orderPart2 = create(OrderPart2Schema, {
       commitmentPublicKey: key.publicKey,
-      proofOfPossession: commitmentPopSign(key.privateKey, doc1.reference, request.orderPart1CID),
+      proofOfPossession: commitmentPopSign(key.privateKey, { reference: doc1.reference, part1CID: request.orderPart1CID, plugin: doc1.plugin }),
       previousOrderCid: request.orderPart1CID,
       timestamp: BigInt(Date.now()),
     })

@@ -52,7 +52,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
 
   function checkCommitment (doc: OrderDocument, part1CID: string): void {
     const p2 = doc.orderPart2
-    if (p2 === undefined || !commitmentPopVerify(p2.commitmentPublicKey, doc.reference, part1CID, p2.proofOfPossession)) {
+    if (p2 === undefined || !commitmentPopVerify(p2.commitmentPublicKey, { reference: doc.reference, part1CID, plugin: doc.plugin }, p2.proofOfPossession)) {
       throw new DtaError('ORDER_BAD_COMMITMENT', doc.reference)
     }
   }

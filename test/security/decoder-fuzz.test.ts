@@ -120,7 +120,7 @@ describe('security: decoder fuzz (identity documents and order parts)', () => {
     const part1 = sealOrderPart({ signer: { cid: alice.cid, secretKey: alice.keys.bls }, document: part1Doc, recipients: [alice, bob, carol].map(p => ({ cid: p.cid, kemPublicKey: p.keys.kemPublicKey })) })
     const part1Cid = await cidV0Of(part1)
     const key = orderKeyFromSeed(rand.bytes(32))
-    const part2Doc = create(OrderDocumentSchema, { ...part1Doc, orderPart2: create(OrderPart2Schema, { commitmentPublicKey: key.publicKey, proofOfPossession: commitmentPopSign(key.privateKey, reference, part1Cid), previousOrderCid: part1Cid, timestamp: BigInt(Date.now()) }) })
+    const part2Doc = create(OrderDocumentSchema, { ...part1Doc, orderPart2: create(OrderPart2Schema, { commitmentPublicKey: key.publicKey, proofOfPossession: commitmentPopSign(key.privateKey, { reference, part1CID: part1Cid, plugin: 'milagro' }), previousOrderCid: part1Cid, timestamp: BigInt(Date.now()) }) })
     const part2 = sealOrderPart({ signer: { cid: bob.cid, secretKey: bob.keys.bls }, document: part2Doc, recipients: [alice, bob].map(p => ({ cid: p.cid, kemPublicKey: p.keys.kemPublicKey })), previousCID: part1Cid })
     const orderParts = [{ bytes: part1, signer: alice, n: 1 as const }, { bytes: part2, signer: bob, n: 2 as const }]
     // sanity: the real documents decode

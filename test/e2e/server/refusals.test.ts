@@ -104,7 +104,7 @@ test('the fiduciary refuses what it must, and releases nothing when it does', { 
   assert.equal(opened2.previousCID, p1A.cid)
   const doc2A = opened2.document
   const commitmentA = doc2A.orderPart2!.commitmentPublicKey
-  assert.ok(commitmentPopVerify(commitmentA, refA, p1A.cid, doc2A.orderPart2!.proofOfPossession), 'the fiduciary proves possession of the commitment key')
+  assert.ok(commitmentPopVerify(commitmentA, { reference: refA, part1CID: p1A.cid, plugin: 'milagro' }, doc2A.orderPart2!.proofOfPossession), 'the fiduciary proves possession of the commitment key')
 
   // Replayed part 1 → the same part 2.
   const replayA = await fulfillOrder(alice, p1A)
@@ -137,7 +137,7 @@ test('the fiduciary refuses what it must, and releases nothing when it does', { 
   const forgedKey = secpRandomPrivateKey()
   const forged = clone(OrderDocumentSchema, doc2A)
   forged.orderPart2 = create(OrderPart2Schema, {
-    commitmentPublicKey: secpPublicKey(forgedKey), proofOfPossession: commitmentPopSign(forgedKey, refA, p1A.cid),
+    commitmentPublicKey: secpPublicKey(forgedKey), proofOfPossession: commitmentPopSign(forgedKey, { reference: refA, part1CID: p1A.cid, plugin: 'milagro' }),
     previousOrderCid: p1A.cid, timestamp: BigInt(Date.now()),
   })
   const forged2 = await doc(sealOrderPart({ signer: identitySigner(alice.cid, alice.keys), document: forged, recipients: [alice.pub, fid.pub], previousCID: p1A.cid }))

@@ -1,11 +1,13 @@
 /**
  * secp256k1 helpers: Trezor BIP39 and BIP-0032 vectors, the 2019 order-key derivation, P2PKH known
- * answers, key addition, and the commitment proof of possession.
+ * answers, key addition, and the commitment proof of possession (BIP-340, checked against the
+ * published BIP-340 vectors by libsecp256k1 and by @noble/curves independently).
  * @module
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js'
+import { signSchnorr, verifySchnorr } from 'tiny-secp256k1'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { HDKey } from '@scure/bip32'
@@ -18,7 +20,9 @@ import {
   bip32Derive, bip39Seed, commitmentPopMessage, commitmentPopSign, commitmentPopVerify, mnemonicFromSeed,
   orderKeyFromSeed, p2pkhAddress, secpAddPrivateKeys, secpAddPublicKeys, secpPublicKey,
 } from '../../../src/crypto/secp256k1.ts'
+import type { CommitmentStatement } from '../../../src/crypto/secp256k1.ts'
 import bip32Vectors from '../../vectors/bip32.json' with { type: 'json' }
+import bip340 from '../../vectors/bip340.json' with { type: 'json' }
 import bip39Vectors from '../../vectors/bip39-trezor.json' with { type: 'json' }
 import p2pkh from '../../vectors/p2pkh.json' with { type: 'json' }
 
@@ -183,74 +187,78 @@ test('key addition refuses zero results and invalid inputs', () => {
 
 // ── commitment proof of possession ─────────────────────────────────────────────────────────
 
-test('commitment PoP round trip, randomized, 64 bytes', () => {
+const statement = (reference = 'ref-0123456789abcdef', part1CID = 'QmPart1', plugin = 'milagro'): CommitmentStatement => ({ reference, part1CID, plugin })
+
+test('BIP-340 published vectors: libsecp256k1 (tiny-secp256k1) and @noble/curves agree with every one', () => {
+  for (const v of bip340.vectors) {
+    const pk = hexToBytes(v.publicKey); const m = hexToBytes(v.message); const sig = hexToBytes(v.signature)
+    const native = (() => { try { return verifySchnorr(m, pk, sig) } catch { return false } })()
+    assert.equal(native, v.valid, `vector ${v.index} (libsecp256k1)`)
+    assert.equal(schnorr.verify(sig, m, pk), v.valid, `vector ${v.index} (noble)`)
+    if (v.secretKey !== undefined) {
+      assert.equal(bytesToHex(signSchnorr(m, hexToBytes(v.secretKey), hexToBytes(v.aux!))).toUpperCase(), v.signature, `vector ${v.index} signs`)
+    }
+  }
+})
+
+test('commitment PoP round trip, randomized, 64 bytes; @noble/curves verifies it independently', () => {
   for (let i = 0; i < 8; i++) { // covers keys with both parities of Y
     const sk = secp256k1.utils.randomSecretKey()
     const pk = secpPublicKey(sk)
-    const sig = commitmentPopSign(sk, 'ref-0123456789abcdef', 'QmPart1')
+    const sig = commitmentPopSign(sk, statement())
     assert.equal(sig.length, 64)
-    assert.equal(commitmentPopVerify(pk, 'ref-0123456789abcdef', 'QmPart1', sig), true)
-    const again = commitmentPopSign(sk, 'ref-0123456789abcdef', 'QmPart1')
+    assert.equal(commitmentPopVerify(pk, statement(), sig), true)
+    assert.equal(schnorr.verify(sig, commitmentPopMessage(statement()), pk.subarray(1)), true)
+    const again = commitmentPopSign(sk, statement())
     assert.notDeepEqual(again, sig) // fresh aux randomness
-    assert.equal(commitmentPopVerify(pk, 'ref-0123456789abcdef', 'QmPart1', again), true)
+    assert.equal(commitmentPopVerify(pk, statement(), again), true)
   }
 })
 
-test('commitment PoP rejects wrong reference, CID, key or signature; never throws', () => {
+test('commitment PoP rejects another reference, CID, plugin, key or signature; never throws', () => {
   const sk = secp256k1.utils.randomSecretKey()
   const pk = secpPublicKey(sk)
-  const sig = commitmentPopSign(sk, 'ref', 'QmA')
-  assert.equal(commitmentPopVerify(pk, 'reF', 'QmA', sig), false)
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmB', sig), false)
+  const sig = commitmentPopSign(sk, statement('ref', 'QmA', 'milagro'))
+  assert.equal(commitmentPopVerify(pk, statement('reF', 'QmA', 'milagro'), sig), false)
+  assert.equal(commitmentPopVerify(pk, statement('ref', 'QmB', 'milagro'), sig), false)
+  assert.equal(commitmentPopVerify(pk, statement('ref', 'QmA', 'bitcoinwallet'), sig), false)
   // the length prefixes make the encoding injective: moving a character between fields changes the message
-  assert.equal(commitmentPopVerify(pk, 'refQ', 'mA', sig), false)
-  assert.notDeepEqual(commitmentPopMessage('ab', 'c'), commitmentPopMessage('a', 'bc'))
-  assert.equal(commitmentPopVerify(secpPublicKey(secp256k1.utils.randomSecretKey()), 'ref', 'QmA', sig), false)
+  assert.equal(commitmentPopVerify(pk, statement('refQ', 'mA', 'milagro'), sig), false)
+  assert.notDeepEqual(commitmentPopMessage(statement('ab', 'c', 'p')), commitmentPopMessage(statement('a', 'bc', 'p')))
+  assert.equal(commitmentPopVerify(secpPublicKey(secp256k1.utils.randomSecretKey()), statement('ref', 'QmA', 'milagro'), sig), false)
+  const good = statement('ref', 'QmA', 'milagro')
   const flipped = sig.slice()
   flipped[40] ^= 1
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', flipped), false)
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', sig.subarray(1)), false)
-  assert.equal(commitmentPopVerify(pk.subarray(1), 'ref', 'QmA', sig), false)
-  assert.equal(commitmentPopVerify(secpPublicKey(sk, false), 'ref', 'QmA', sig), false)
+  assert.equal(commitmentPopVerify(pk, good, flipped), false)
+  assert.equal(commitmentPopVerify(pk, good, sig.subarray(1)), false)
+  assert.equal(commitmentPopVerify(pk.subarray(1), good, sig), false)
+  assert.equal(commitmentPopVerify(secpPublicKey(sk, false), good, sig), false)
+  const badPrefix = pk.slice(); badPrefix[0] = 0x04
+  assert.equal(commitmentPopVerify(badPrefix, good, sig), false)
   const offCurve = new Uint8Array(33); offCurve[0] = 2; offCurve[32] = 5
-  assert.equal(commitmentPopVerify(offCurve, 'ref', 'QmA', sig), false)
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', new Uint8Array(64)), false)
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', new Uint8Array(64).fill(0xff)), false)
-  assert.equal(commitmentPopVerify(undefined as unknown as Uint8Array, 'ref', 'QmA', sig), false)
-  assert.equal(commitmentPopVerify(pk, undefined as unknown as string, 'QmA', sig), false)
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', sig), true)
-  throwsCode(() => commitmentPopSign(new Uint8Array(32), 'ref', 'QmA'), 'CRYPTO_BAD_KEY')
+  assert.equal(commitmentPopVerify(offCurve, good, sig), false)
+  assert.equal(commitmentPopVerify(pk, good, new Uint8Array(64)), false)
+  assert.equal(commitmentPopVerify(pk, good, new Uint8Array(64).fill(0xff)), false)
+  assert.equal(commitmentPopVerify(undefined as unknown as Uint8Array, good, sig), false)
+  assert.equal(commitmentPopVerify(pk, { ...good, reference: undefined as unknown as string }, sig), false)
+  assert.equal(commitmentPopVerify(pk, good, sig), true)
+  throwsCode(() => commitmentPopSign(new Uint8Array(32), good), 'CRYPTO_BAD_KEY')
 })
 
-test('commitment PoP is ECDSA over SHA-256, r ‖ s, low-S: an independent verifier agrees', () => {
-  for (let i = 0; i < 8; i++) {
-    const sk = secp256k1.utils.randomSecretKey()
-    const pk = secpPublicKey(sk)
-    const sig = commitmentPopSign(sk, `ref-${i}`, 'QmPart1')
-    const digest = commitmentPopMessage(`ref-${i}`, 'QmPart1')
-    assert.equal(secp256k1.verify(sig, digest, pk, { prehash: false, lowS: true }), true)
-    const s = BigInt('0x' + bytesToHex(sig.subarray(32)))
-    assert.ok(s > 0n && s <= N >> 1n)
-  }
-})
-
-test('commitment PoP refuses the high-S twin of a valid signature, and s = 0', () => {
+test('commitment PoP binds x(K): the key of the other Y parity (−K) verifies too, which proves the same knowledge', () => {
   const sk = secp256k1.utils.randomSecretKey()
   const pk = secpPublicKey(sk)
-  const sig = commitmentPopSign(sk, 'ref', 'QmA')
-  const s = BigInt('0x' + bytesToHex(sig.subarray(32)))
-  const twin = Uint8Array.from([...sig.subarray(0, 32), ...scalarBytes(N - s)])
-  // the twin is a valid ECDSA signature for a verifier that allows high S …
-  assert.equal(secp256k1.verify(twin, commitmentPopMessage('ref', 'QmA'), pk, { prehash: false, lowS: false }), true)
-  // … and refused here
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', twin), false)
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', Uint8Array.from([...sig.subarray(0, 32), ...new Uint8Array(32)])), false)
-  assert.equal(commitmentPopVerify(pk, 'ref', 'QmA', sig), true)
+  const negated = pk.slice(); negated[0] ^= 0x01 // 02 <-> 03: the point −K
+  const sig = commitmentPopSign(sk, statement())
+  assert.equal(commitmentPopVerify(negated, statement(), sig), true)
+  // … and the signer of −K holds n − sk, the same discrete log up to sign
+  assert.deepEqual(secpPublicKey(scalarBytes(N - BigInt('0x' + bytesToHex(sk)))), negated)
 })
 
-test('commitment PoP message: SHA-256 of the tagged, length-prefixed encoding', () => {
+test('commitment PoP message: BIP-340 tagged hash of the length-prefixed (reference, part 1 CID, plugin)', () => {
   const enc = new TextEncoder()
   const lp = (s: string): number[] => { const b = enc.encode(s); return [0, 0, (b.length >> 8) & 0xff, b.length & 0xff, ...b] }
-  const expected = sha256(Uint8Array.from([...lp('milagro-dta/commitment-pop/v1'), ...lp('r'), ...lp('Qm')]))
-  assert.deepEqual(commitmentPopMessage('r', 'Qm'), expected)
+  const tag = sha256(enc.encode('milagro-dta/commitment-pop/v2'))
+  const expected = sha256(Uint8Array.from([...tag, ...tag, ...lp('r'), ...lp('Qm'), ...lp('milagro')]))
+  assert.deepEqual(commitmentPopMessage(statement('r', 'Qm', 'milagro')), expected)
 })

@@ -120,8 +120,9 @@ export async function placeOrder (net: Network, extension: Extension, options: {
   await plugin.checkOrder(fiduciary.ctx, view1)
   const orderSeed = randomBytes(32)
   const key = orderKeyFromSeed(orderSeed)
-  const pop = commitmentPopSign(key.privateKey, reference, view1.part1CID)
-  assert.equal(commitmentPopVerify(key.publicKey, reference, view1.part1CID, pop), true) // what the order service checks
+  const statement = { reference, part1CID: view1.part1CID, plugin: plugin.name }
+  const pop = commitmentPopSign(key.privateKey, statement)
+  assert.equal(commitmentPopVerify(key.publicKey, statement, pop), true) // what the order service checks
   const view: OrderView = { ...view1, part2: { cid: await fakeCid(), commitmentPublicKey: key.publicKey, extension: {} } }
   const result = await plugin.completeOrder(principal.ctx, { order: view, requestExtension: extension, beneficiary })
   return { view, orderSeed, result, requestExtension: extension, beneficiary }
