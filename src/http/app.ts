@@ -4,6 +4,14 @@
  * `listen`. Routes exist per node type (principal: identity, order, status; fiduciary: identity,
  * fulfil, status; multi: all), because only the services the node has are passed in.
  *
+ * Before anything else — authentication, body parsing, routing to a handler — every request must
+ * be addressed to one of the node's own names (src/http/host-check.ts: `localhost`, an IP
+ * literal, or `http.allowedHosts`) and, when it carries an `Origin`, come from a page of the node:
+ * otherwise 403 HOST_NOT_ALLOWED / ORIGIN_NOT_ALLOWED. That is the DNS-rebinding guard of
+ * PROTOCOL §8; it runs before the bearer-token hook so that a hostile page learns nothing from a
+ * 401-versus-403 difference either. No CORS is granted: no `Access-Control-Allow-*` header is
+ * ever sent, and a preflight is refused.
+ *
  * Every error leaves as `{statusCode, code, message}` with a code from src/core/errors.ts:
  * DtaErrors keep their own; schema failures are REQUEST_INVALID (422, as the original), bad JSON
  * REQUEST_MALFORMED, oversized bodies REQUEST_TOO_LARGE; anything unexpected is INTERNAL with a
@@ -25,6 +33,7 @@ import type { NodeServices } from '../services/api.ts'
 import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
+import { checkAllowedHosts, hostRefusal } from './host-check.ts'
 import * as S from './schemas.ts'
 
 export interface AppOptions {
@@ -40,6 +49,11 @@ export interface AppOptions {
   metrics?: Metrics
   /** OAuth2 bearer-token verification (src/http/auth.ts); none: the API is open. */
   auth?: BearerVerifier
+  /**
+   * `http.allowedHosts`: Host names answered besides `localhost` and IP literals (`['*']`: any).
+   * The metrics listener, when given, answers to the same names.
+   */
+  allowedHosts: readonly string[]
 }
 
 const ajvBody = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false, strict: false })
@@ -91,6 +105,7 @@ function clientErrorHandler (err: Error & { code?: string }, socket: Duplex): vo
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { services } = options
+  const allowedHosts = checkAllowedHosts(options.allowedHosts)
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     bodyLimit: options.bodyLimit,
@@ -105,6 +120,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // The DNS-rebinding guard, first of all hooks (before auth, before the body is read).
+  app.addHook('onRequest', async (request) => {
+    const refusal = hostRefusal(request.method, request.headers, allowedHosts)
+    if (refusal !== undefined) throw refusal
+  })
+
   // The client's signal: aborted when the connection closes before the answer is written.
   // (Fastify's request.signal follows the request stream, which closes once the body is read.)
   app.addHook('onRequest', async (request, reply) => {
@@ -113,7 +134,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort(new DtaError('ABORTED', 'client went away')) })
   })
 
-  options.metrics?.instrument(app)
+  options.metrics?.instrument(app, { allowedHosts })
   if (options.auth !== undefined) registerBearerAuth(app, options.auth)
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))

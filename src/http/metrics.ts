@@ -3,6 +3,11 @@
  * never shares a port, limits or authentication with the API. Counts requests by route and
  * status, times them, and adds the process's default metrics. Nothing secret is ever a label:
  * labels are route patterns (never concrete CIDs or references), methods and status codes.
+ *
+ * The listener applies the API's DNS-rebinding guard (src/http/host-check.ts) with the host names
+ * of the app it instruments (`http.allowedHosts`): a request whose Host is not a name of the node,
+ * or whose Origin is another site's, gets 403 with the error body `{statusCode, code, message}`
+ * — so a web page cannot read the metrics through a rebound name either.
  * @module
  */
 import { createServer } from 'node:http'
@@ -10,11 +15,15 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { hostRefusal } from './host-check.ts'
 
 export interface Metrics {
   readonly registry: Registry
-  /** Instruments an app: call before its routes are registered. */
-  instrument (app: FastifyInstance): void
+  /**
+   * Instruments an app: call before its routes are registered. The metrics listener answers to
+   * the app's host names (`allowedHosts` as in AppOptions; until then, only the defaults).
+   */
+  instrument (app: FastifyInstance, hosts: { allowedHosts: readonly string[] }): void
   /** Starts the metrics listener; resolves with its address (host:port). */
   listen (host: string, port: number): Promise<string>
   close (): Promise<void>
@@ -32,9 +41,11 @@ export function createMetrics (): Metrics {
     registers: [registry],
   })
   let server: Server | undefined
+  let allowedHosts: readonly string[] = []
   return {
     registry,
-    instrument (app) {
+    instrument (app, hosts) {
+      allowedHosts = hosts.allowedHosts
       app.addHook('onResponse', async (request, reply) => {
         const route = request.routeOptions.url ?? 'unmatched'
         requests.inc({ method: request.method, route, status: String(reply.statusCode) })
@@ -43,6 +54,11 @@ export function createMetrics (): Metrics {
     },
     async listen (host, port) {
       server = createServer((req, res) => {
+        const refusal = hostRefusal(req.method ?? '', req.headers, allowedHosts)
+        if (refusal !== undefined) {
+          res.writeHead(refusal.statusCode, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(refusal.toJSON()))
+          return
+        }
         if (req.method !== 'GET' || req.url !== '/metrics') {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
           return
