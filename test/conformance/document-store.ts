@@ -7,7 +7,9 @@
  * Usage, from an adapter's test file:
  *   documentStoreConformance('local', (path) => createLocalDocumentStore({ path }), { missingCode: 'DOCUMENT_NOT_FOUND' })
  * The factory gets a fresh folder (or the same folder again, for the persistence test) and returns
- * a store that is not yet started.
+ * a store that is not yet started. Every adapter keeps its blocks in `<folder>/blocks` in the
+ * blockstore-fs layout; the canonical-form test writes a non-canonical DAG there before starting
+ * the store, as if a peer had served it (PROTOCOL §6).
  * @module
  */
 
@@ -17,11 +19,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { FsBlockstore } from 'blockstore-fs'
 import { isDtaError } from '../../src/core/errors.ts'
 import type { ErrorCode } from '../../src/core/errors.ts'
 import { MAX_DOCUMENT_BYTES } from '../../src/ports/document-store.ts'
 import type { DocumentStore } from '../../src/ports/document-store.ts'
 import type { Startable } from '../../src/ports/startable.ts'
+import { nonCanonicalDags } from '../helpers/non-canonical.ts'
 
 export type ConformanceStore = DocumentStore & Startable
 
@@ -258,6 +262,28 @@ export function documentStoreConformance (name: string, factory: (path: string) 
       writeFileSync(holders[0], content)
       const s = await open(path)
       await rejectsWith(s.get(cid), 'DOCUMENT_CORRUPT')
+    })
+
+    it('get refuses a DAG that is not the canonical one for its bytes with DOCUMENT_NOT_CANONICAL', async () => {
+      const path = folder()
+      const bytes = testBytes(5000, 71)
+      const dags = await nonCanonicalDags(bytes)
+      const blocks = new FsBlockstore(join(path, 'blocks'))
+      await blocks.open()
+      for (const dag of dags) for (const block of dag.blocks) await blocks.put(block.cid, block.bytes)
+      await blocks.close()
+      const s = await open(path)
+      for (const dag of dags) {
+        await assert.rejects(s.get(dag.cid.toString()), (err: unknown) => {
+          assert.ok(isDtaError(err, 'DOCUMENT_NOT_CANONICAL'), `${dag.label}: expected DOCUMENT_NOT_CANONICAL, got ${String(err)}`)
+          return true
+        })
+      }
+      // the same bytes under their own CID are unaffected, and storing them does not make the others readable
+      const cid = await s.put(bytes)
+      assert.equal(cid, ipfsCid(bytes))
+      assert.deepEqual(await s.get(cid), bytes)
+      for (const dag of dags) await rejectsWith(s.get(dag.cid.toString()), 'DOCUMENT_NOT_CANONICAL')
     })
 
     it('an already-aborted signal fails every operation with ABORTED', async () => {

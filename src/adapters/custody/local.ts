@@ -23,6 +23,7 @@ import { abortError, DtaError, isDtaError } from '../../core/errors.ts'
 import { aes256GcmDecrypt, aes256GcmEncrypt } from '../../crypto/aead.ts'
 import { hmacSha256, toHex, utf8, wipe } from '../../crypto/hash.ts'
 import { randomBytes } from '../../crypto/random.ts'
+import { assertOwnerOnly } from '../secret-file.ts'
 import {
   checkRecordId, KEK_ID_LABEL, openSealedRecord, sealedRecord, sealedRecordAad, SEALED_KEY_ID_BYTES, SEALED_NONCE_BYTES,
 } from '../../ports/custody.ts'
@@ -131,9 +132,7 @@ async function readKeyFile (path: string): Promise<Uint8Array> {
     if (!st.isFile() || st.size !== LOCAL_KEK_BYTES) {
       throw new DtaError('CUSTODY_KEY_FILE_INVALID', `${path} must be a regular file of ${LOCAL_KEK_BYTES} bytes`)
     }
-    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-      throw new DtaError('CUSTODY_KEY_FILE_INSECURE', `${path} has mode ${(st.mode & 0o777).toString(8)}`)
-    }
+    assertOwnerOnly(path, st, 'CUSTODY_KEY_FILE_INSECURE')
     const kek = new Uint8Array(LOCAL_KEK_BYTES)
     const { bytesRead } = await handle.read(kek, 0, LOCAL_KEK_BYTES, 0)
     if (bytesRead !== LOCAL_KEK_BYTES) {

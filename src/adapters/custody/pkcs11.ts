@@ -15,7 +15,12 @@
  * CKA_VERIFY and CKA_DERIVE false. It carries a label (found by it) and a random 16-byte CKA_ID.
  * Opening finds exactly one secret key with the label (none: CUSTODY_PKCS11_KEY_NOT_FOUND; two or
  * more: CUSTODY_PKCS11_AMBIGUOUS) and refuses one that is not a token-resident, private,
- * sensitive, non-extractable AES-256 encrypt+decrypt key (CUSTODY_PKCS11_KEY_INVALID).
+ * sensitive, non-extractable AES-256 encrypt+decrypt key, that was ever extractable or not
+ * sensitive (CKA_NEVER_EXTRACTABLE or CKA_ALWAYS_SENSITIVE false), or that may wrap, unwrap or
+ * derive (CKA_WRAP, CKA_UNWRAP, CKA_DERIVE true) — CUSTODY_PKCS11_KEY_INVALID, naming each
+ * attribute at fault. `createPkcs11Key` applies the same check to a key it finds under the label.
+ * SoftHSM defaults CKA_WRAP and CKA_UNWRAP to true, so a key made elsewhere without explicit
+ * usage flags is refused there.
  *
  * Key id (names the KEK without revealing anything about its value):
  *     first 8 bytes of SHA-256(utf8("milagro-dta/pkcs11-kek-id") ‖ 0x00 ‖ 0x01 ‖ CKA_ID)
@@ -352,7 +357,8 @@ function inspectKey (m: SharedModule, session: P11.Handle, key: P11.Handle, toke
   const { js } = m
   const wanted = [
     js.CKA_KEY_TYPE, js.CKA_VALUE_LEN, js.CKA_TOKEN, js.CKA_PRIVATE, js.CKA_SENSITIVE, js.CKA_EXTRACTABLE,
-    js.CKA_ENCRYPT, js.CKA_DECRYPT, js.CKA_ID
+    js.CKA_ALWAYS_SENSITIVE, js.CKA_NEVER_EXTRACTABLE, js.CKA_ENCRYPT, js.CKA_DECRYPT, js.CKA_WRAP, js.CKA_UNWRAP,
+    js.CKA_DERIVE, js.CKA_ID
   ]
   let attrs: P11.TemplateResult
   try {
@@ -369,7 +375,15 @@ function inspectKey (m: SharedModule, session: P11.Handle, key: P11.Handle, toke
   if (!bool(js.CKA_PRIVATE)) problems.push('not private')
   if (!bool(js.CKA_SENSITIVE)) problems.push('not sensitive')
   if (bool(js.CKA_EXTRACTABLE)) problems.push('extractable')
+  // A key that was ever extractable or not sensitive may have left the HSM: its history counts too.
+  if (!bool(js.CKA_ALWAYS_SENSITIVE)) problems.push('CKA_ALWAYS_SENSITIVE is false (it was not always sensitive)')
+  if (!bool(js.CKA_NEVER_EXTRACTABLE)) problems.push('CKA_NEVER_EXTRACTABLE is false (it was extractable once)')
   if (!bool(js.CKA_ENCRYPT) || !bool(js.CKA_DECRYPT)) problems.push('not allowed to encrypt and decrypt')
+  // Wrapping would export other keys under it, or import keys chosen by whoever holds the PIN;
+  // deriving would turn it into other keys whose values can be extracted.
+  if (bool(js.CKA_WRAP)) problems.push('CKA_WRAP is true')
+  if (bool(js.CKA_UNWRAP)) problems.push('CKA_UNWRAP is true')
+  if (bool(js.CKA_DERIVE)) problems.push('CKA_DERIVE is true')
   if (problems.length > 0) throw new DtaError('CUSTODY_PKCS11_KEY_INVALID', `"${label}": ${problems.join(', ')}`)
   const id = value(js.CKA_ID)
   const material = id.length > 0

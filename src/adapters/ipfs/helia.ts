@@ -8,7 +8,16 @@
  * optional private-network key — and nothing else. It finds peers only through the configured
  * peer list (static peering, re-dialled with backoff), stores blocks and pins in `<path>`, keeps its
  * libp2p identity in `<path>/peer.key` (0600) so its peer id survives restarts, and bounds every
- * fetch by `fetchTimeoutMs` (an unknown CID otherwise waits forever).
+ * fetch by `fetchTimeoutMs` (an unknown CID otherwise waits forever). The private-network key
+ * file (`swarmKeyFile`, read at start) is refused unless only its owner may read it
+ * (DOCUMENT_STORE_SWARM_KEY_INSECURE, the same check as the custody key file: src/adapters/secret-file.ts).
+ *
+ * A fetched document is kept (pinned, cached) only once `exportCidV0` has checked it: every block
+ * hashed to its CID, a UnixFS file within the size limit, and the canonical DAG of its bytes —
+ * a peer serving another layout of the same bytes gets DOCUMENT_NOT_CANONICAL (PROTOCOL §6). The
+ * blocks bitswap already wrote to the blockstore stay there unpinned (Helia writes each block as
+ * it arrives, and a block may be shared with a pinned document, so none is deleted); `has` looks
+ * at pins, so it stays false for such a document.
  *
  * CIDs come from the same CIDv0 helpers as the local store (`unixfs.ts`), never from
  * `@helia/unixfs`, whose defaults are CIDv1.
@@ -32,6 +41,7 @@ import { createLibp2p } from 'libp2p'
 import { DtaError } from '../../core/errors.ts'
 import type { DocumentStore } from '../../ports/document-store.ts'
 import type { Startable } from '../../ports/startable.ts'
+import { readSecretFile } from '../secret-file.ts'
 import { createOperations } from './operations.ts'
 import { createStaticPeering } from './peering.ts'
 import type { StaticPeering } from './peering.ts'
@@ -56,6 +66,11 @@ export interface HeliaDocumentStoreInit {
   peers: string[]
   /** Private network: the contents of a go-ipfs `swarm.key` file. Only nodes with the key connect. */
   swarmKey?: string
+  /**
+   * Private network: the path of a go-ipfs `swarm.key` file, read at start (instead of `swarmKey`).
+   * It must not be readable by group or others (DOCUMENT_STORE_SWARM_KEY_INSECURE: chmod 600 it).
+   */
+  swarmKeyFile?: string
   /** Upper bound of every `get` that has to ask the network. */
   fetchTimeoutMs: number
   /** Addresses to advertise to peers instead of the listen addresses (e.g. behind NAT). */
@@ -101,6 +116,7 @@ interface ValidatedInit {
   announce: string[]
   peers: Array<{ address: Multiaddr, peerId: string }>
   psk: Uint8Array | undefined
+  swarmKeyFile: string | undefined
   fetchTimeoutMs: number
   redialMinMs: number
   redialMaxMs: number
@@ -280,6 +296,7 @@ async function loadHeliaClass (): Promise<HeliaClass> {
 }
 
 async function startNode (config: ValidatedInit): Promise<RunningNode> {
+  const psk = config.swarmKeyFile === undefined ? config.psk : await readSwarmKeyFile(config.swarmKeyFile)
   await mkdir(config.path, { recursive: true, mode: 0o700 })
   const privateKey = await loadOrCreatePeerKey(join(config.path, PEER_KEY_FILE))
   const ownPeerId = peerIdFromPrivateKey(privateKey).toString()
@@ -303,7 +320,7 @@ async function startNode (config: ValidatedInit): Promise<RunningNode> {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      ...(config.psk === undefined ? {} : { connectionProtector: preSharedKey({ psk: config.psk }) }),
+      ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
       // no peerDiscovery (bootstrap, mDNS), no content/peer routers (DHT, delegated routing)
       peerDiscovery: [],
       contentRouters: [],
@@ -416,6 +433,10 @@ function validateInit (init: HeliaDocumentStoreInit): ValidatedInit {
     const p2p = address.getComponents().find(c => c.name === 'p2p')
     return { address, peerId: p2p?.value ?? '' }
   })
+  if (init.swarmKeyFile !== undefined && (typeof init.swarmKeyFile !== 'string' || init.swarmKeyFile === '')) {
+    throw bad('swarmKeyFile must be a non-empty path')
+  }
+  if (init.swarmKeyFile !== undefined && init.swarmKey !== undefined) throw bad('give swarmKey or swarmKeyFile, not both')
   const redialMinMs = positiveMs(init.redialMinMs, 'redialMinMs', DEFAULT_REDIAL_MIN_MS)
   const redialMaxMs = positiveMs(init.redialMaxMs, 'redialMaxMs', Math.max(DEFAULT_REDIAL_MAX_MS, redialMinMs))
   if (redialMaxMs < redialMinMs) throw bad('redialMaxMs must not be smaller than redialMinMs')
@@ -425,6 +446,7 @@ function validateInit (init: HeliaDocumentStoreInit): ValidatedInit {
     announce,
     peers,
     psk: init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey),
+    swarmKeyFile: init.swarmKeyFile,
     fetchTimeoutMs: positiveMs(init.fetchTimeoutMs, 'fetchTimeoutMs', undefined),
     redialMinMs,
     redialMaxMs,
@@ -472,12 +494,16 @@ function assertTcpAddress (value: string, name: string, isPeer: boolean): Multia
 const SWARM_KEY_HEADER = '/key/swarm/psk/1.0.0/'
 const SWARM_KEY_ENCODING = '/base16/'
 
+/** A go-ipfs swarm.key is three short lines; anything much larger is not one. */
+const MAX_SWARM_KEY_FILE_BYTES = 1024
+
 /**
  * Parses a go-ipfs `swarm.key` (three lines: `/key/swarm/psk/1.0.0/`, `/base16/`, 64 hex digits)
- * and returns it in the canonical form @libp2p/pnet reads. The key never appears in an error.
+ * and returns it in the canonical form @libp2p/pnet reads. The key never appears in an error;
+ * `name` (the option, or the file it came from) does.
  */
-export function parseSwarmKey (text: unknown): Uint8Array {
-  const usage = `swarmKey must be a go-ipfs swarm.key: "${SWARM_KEY_HEADER}", "${SWARM_KEY_ENCODING}" and 64 hex digits on three lines`
+export function parseSwarmKey (text: unknown, name = 'swarmKey'): Uint8Array {
+  const usage = `${name} must be a go-ipfs swarm.key: "${SWARM_KEY_HEADER}", "${SWARM_KEY_ENCODING}" and 64 hex digits on three lines`
   if (typeof text !== 'string') throw bad(usage)
   const lines = text.split(/\r?\n/)
   while (lines.length > 3 && lines[lines.length - 1].trim() === '') lines.pop()
@@ -486,6 +512,24 @@ export function parseSwarmKey (text: unknown): Uint8Array {
     throw bad(usage)
   }
   return new TextEncoder().encode(`${SWARM_KEY_HEADER}\n${SWARM_KEY_ENCODING}\n${lines[2].trim().toLowerCase()}`)
+}
+
+/**
+ * Reads and parses a `swarm.key` file: a regular file of at most 1 KiB that only its owner may
+ * access — DOCUMENT_STORE_SWARM_KEY_INSECURE (naming the file and its mode) otherwise, as for the
+ * custody key file; DOCUMENT_STORE_BAD_CONFIG if it is missing, not a regular file, or not a key.
+ */
+export async function readSwarmKeyFile (file: string): Promise<Uint8Array> {
+  const bytes = await readSecretFile(file, {
+    insecureCode: 'DOCUMENT_STORE_SWARM_KEY_INSECURE',
+    invalidCode: 'DOCUMENT_STORE_BAD_CONFIG',
+    maxBytes: MAX_SWARM_KEY_FILE_BYTES
+  })
+  try {
+    return parseSwarmKey(bytes.toString('utf8'), file)
+  } finally {
+    bytes.fill(0)
+  }
 }
 
 function positiveMs (value: unknown, name: string, fallback: number | undefined): number {

@@ -4,7 +4,10 @@
  * keep blocks in `<path>/blocks` in the same layout, so a folder can move from one to the other.
  *
  * Every `get` re-hashes each block it reads, so a file altered on disk is DOCUMENT_CORRUPT, never
- * returned. The importer writes children before the root, so a root on disk means a complete put.
+ * returned, and returns only the canonical DAG of its bytes (DOCUMENT_NOT_CANONICAL otherwise, in
+ * `exportCidV0`: unixfs.ts). The importer writes children before the root, so a root on disk means
+ * a complete put; `has` looks for the root only (a non-canonical DAG gets here only by writing to
+ * the folder directly, and its `get` still refuses it).
  * @module
  */
 

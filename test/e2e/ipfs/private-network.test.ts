@@ -2,12 +2,14 @@
  * Private IPFS network (libp2p pre-shared key, go-ipfs `swarm.key`), as the original D-TA ran:
  * four processes peering with A over 127.0.0.1 — B has A's key and fetches; C has no key and D a
  * different key, and both fail with a typed error within their fetch timeout, never connecting.
+ * Each node reads its key from a `swarm.key` file in its home, written 0600 as the store requires
+ * (a group- or world-readable one is refused: test/unit/ipfs/swarm-key.test.ts).
  * @module
  */
 
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -16,6 +18,14 @@ import { freePort, killAll, prepareHome, startNode } from './fixtures/node-proce
 import type { NodeProcess } from './fixtures/node-process.ts'
 
 const swarmKey = (): string => `/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}\n`
+
+/** Writes `key` to `<folder>/swarm.key`, owner-only, and returns the path. */
+function writeSwarmKey (folder: string, key: string): string {
+  const file = join(folder, 'swarm.key')
+  writeFileSync(file, key, { mode: 0o600, flag: 'wx' })
+  assert.equal(statSync(file).mode & 0o777, 0o600)
+  return file
+}
 const FETCH_TIMEOUT_MS = 2000
 
 describe('IPFS private network', { timeout: 60_000 }, () => {
@@ -33,10 +43,10 @@ describe('IPFS private network', { timeout: 60_000 }, () => {
     const key = swarmKey()
     const common = { fetchTimeoutMs: FETCH_TIMEOUT_MS, redialMinMs: 200, redialMaxMs: 1000 }
     ;[a, b, c, d] = await Promise.all([
-      startNode({ ...common, path: homes[0].path, listen: [`/ip4/127.0.0.1/tcp/${portA}`], peers: [], swarmKey: key }),
-      startNode({ ...common, path: homes[1].path, listen: ['/ip4/127.0.0.1/tcp/0'], peers: toA, swarmKey: key }),
+      startNode({ ...common, path: homes[0].path, listen: [`/ip4/127.0.0.1/tcp/${portA}`], peers: [], swarmKeyFile: writeSwarmKey(homes[0].path, key) }),
+      startNode({ ...common, path: homes[1].path, listen: ['/ip4/127.0.0.1/tcp/0'], peers: toA, swarmKeyFile: writeSwarmKey(homes[1].path, key) }),
       startNode({ ...common, path: homes[2].path, listen: ['/ip4/127.0.0.1/tcp/0'], peers: toA }),
-      startNode({ ...common, path: homes[3].path, listen: ['/ip4/127.0.0.1/tcp/0'], peers: toA, swarmKey: swarmKey() })
+      startNode({ ...common, path: homes[3].path, listen: ['/ip4/127.0.0.1/tcp/0'], peers: toA, swarmKeyFile: writeSwarmKey(homes[3].path, swarmKey()) })
     ])
   })
 

@@ -2,7 +2,8 @@
  * The `pkcs11` custody backend against Debian's SoftHSM2 (token directory in a temp folder): the
  * shared custody conformance suite, the KEK's attributes and key id, find-or-create at init, and
  * every refusal with its typed error — wrong PIN, missing token, key or module, two keys with one
- * label, a key that is not sensitive — plus restart, a tampered record, the session pool (queueing,
+ * label, a key that is not sensitive, or that was once extractable or not sensitive, or that may
+ * wrap, unwrap or derive — plus restart, a tampered record, the session pool (queueing,
  * abort, close while busy) and recovery when the HSM drops our sessions.
  * @module
  */
@@ -229,6 +230,68 @@ describe('pkcs11 custody (SoftHSM2)', () => {
     for (const keyLabel of ['extractable', 'not-sensitive', 'aes-128', 'no-decrypt']) {
       await assert.rejects(openPkcs11Custody(options({ keyLabel })), code('CUSTODY_PKCS11_KEY_INVALID'), keyLabel)
     }
+  })
+
+  it('refuses a key that was once extractable or not sensitive, or that may wrap, unwrap or derive', async () => {
+    // Each key differs from the one createPkcs11Key makes in one respect only, so the error names
+    // exactly that attribute. SoftHSM defaults CKA_WRAP and CKA_UNWRAP to true: the base sets all.
+    const r = raw()
+    const good = new Map<number, boolean | number>([
+      [pkcs11js.CKA_VALUE_LEN, 32], [pkcs11js.CKA_TOKEN, true], [pkcs11js.CKA_PRIVATE, true],
+      [pkcs11js.CKA_SENSITIVE, true], [pkcs11js.CKA_EXTRACTABLE, false], [pkcs11js.CKA_COPYABLE, false],
+      [pkcs11js.CKA_ENCRYPT, true], [pkcs11js.CKA_DECRYPT, true], [pkcs11js.CKA_WRAP, false], [pkcs11js.CKA_UNWRAP, false],
+      [pkcs11js.CKA_SIGN, false], [pkcs11js.CKA_VERIFY, false], [pkcs11js.CKA_DERIVE, false],
+    ])
+    try {
+      const s = r.session('unit')
+      const make = (label: string, change: Array<[number, boolean]>, later: Array<[number, boolean]> = []): void => {
+        const template = new Map(good)
+        for (const [type, value] of change) template.set(type, value)
+        const key = r.lib.C_GenerateKey(s, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_LABEL, value: label },
+          ...[...template].map(([type, value]) => ({ type, value })),
+        ])
+        if (later.length > 0) r.lib.C_SetAttributeValue(s, key, later.map(([type, value]) => ({ type, value })))
+        // what the attack relies on: today's flags look right, only the history (or a usage flag) differs
+        const [sensitive, extractable] = r.lib.C_GetAttributeValue(s, key, [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }])
+        assert.equal(sensitive.value[0], 1, `${label} is sensitive now`)
+        assert.equal(extractable.value[0], 0, `${label} is not extractable now`)
+      }
+      make('was-extractable', [[pkcs11js.CKA_EXTRACTABLE, true]], [[pkcs11js.CKA_EXTRACTABLE, false]])
+      make('was-not-sensitive', [[pkcs11js.CKA_SENSITIVE, false]], [[pkcs11js.CKA_SENSITIVE, true]])
+      make('can-wrap', [[pkcs11js.CKA_WRAP, true]])
+      make('can-unwrap', [[pkcs11js.CKA_UNWRAP, true]])
+      make('can-derive', [[pkcs11js.CKA_DERIVE, true]])
+      make('all-good', [])
+    } finally {
+      r.done()
+    }
+    const cases: Array<[string, string]> = [
+      ['was-extractable', 'CKA_NEVER_EXTRACTABLE'],
+      ['was-not-sensitive', 'CKA_ALWAYS_SENSITIVE'],
+      ['can-wrap', 'CKA_WRAP'],
+      ['can-unwrap', 'CKA_UNWRAP'],
+      ['can-derive', 'CKA_DERIVE'],
+    ]
+    for (const [keyLabel, attribute] of cases) {
+      const named = (err: unknown): boolean => {
+        assert.ok(isDtaError(err, 'CUSTODY_PKCS11_KEY_INVALID'), `${keyLabel}: expected CUSTODY_PKCS11_KEY_INVALID, got ${String(err)}`)
+        const others = cases.map(([, a]) => a).filter(a => a !== attribute)
+        assert.ok(err.message.includes(`"${keyLabel}": ${attribute} is`), `${keyLabel}: names ${attribute}: ${err.message}`)
+        for (const other of others) assert.ok(!err.message.includes(other), `${keyLabel}: names only ${attribute}: ${err.message}`)
+        return true
+      }
+      await assert.rejects(openPkcs11Custody(options({ keyLabel })), named, keyLabel)
+      // `milagro init` finds the key under the label and refuses it the same way (it does not make another)
+      await assert.rejects(createPkcs11Key(options({ keyLabel })), named, keyLabel)
+    }
+    // the same template without the change opens, and so does the key createPkcs11Key makes
+    const custody = await openPkcs11Custody(options({ keyLabel: 'all-good' }))
+    await custody.close()
+    await createPkcs11Key(options({ keyLabel: 'made-by-init' }))
+    const made = await openPkcs11Custody(options({ keyLabel: 'made-by-init' }))
+    await made.close()
+    assert.equal(loadedPkcs11Modules(), 0, 'every refused open released the module')
   })
 
   it('keeps working across close and open, and unloads the module when the last user closes', async () => {

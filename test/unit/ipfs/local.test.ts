@@ -1,6 +1,6 @@
 /**
  * The local document store: the shared conformance suite, plus what only a filesystem store can
- * show — its folder layout and how a damaged or incomplete DAG on disk is reported.
+ * show — its folder layout and how a damaged, incomplete or non-canonical DAG on disk is reported.
  * @module
  */
 
@@ -9,8 +9,12 @@ import { mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { FsBlockstore } from 'blockstore-fs'
+import { fixedSize } from 'ipfs-unixfs-importer/chunker'
+import { balanced } from 'ipfs-unixfs-importer/layout'
 import { createLocalDocumentStore } from '../../../src/adapters/ipfs/local.ts'
-import { documentStoreConformance, filesUnder, rejectsWith, testBytes } from '../../conformance/document-store.ts'
+import { documentStoreConformance, filesUnder, ipfsCid, rejectsWith, testBytes } from '../../conformance/document-store.ts'
+import { importWith } from '../../helpers/non-canonical.ts'
 
 documentStoreConformance('local', (path) => createLocalDocumentStore({ path }), { missingCode: 'DOCUMENT_NOT_FOUND' })
 
@@ -63,6 +67,38 @@ describe('local document store', () => {
       assert.equal(await store.has(cid), false)
       await rejectsWith(store.get(cid), 'DOCUMENT_NOT_FOUND')
     } finally {
+      await store.stop()
+    }
+  })
+
+  it('a non-canonical DAG written straight into its blockstore is DOCUMENT_NOT_CANONICAL, not returned', async () => {
+    const path = folder()
+    const store = createLocalDocumentStore({ path })
+    await store.start()
+    const blocks = new FsBlockstore(join(path, 'blocks'))
+    await blocks.open()
+    try {
+      const small = testBytes(5000, 7)
+      const large = testBytes(600_000, 8)
+      const dags = [
+        await importWith('1 KiB chunks', small, { chunker: fixedSize({ chunkSize: 1024 }) }),
+        await importWith('raw leaves at 256 KiB', large, { rawLeaves: true }),
+        await importWith('fan-out 2', large, { layout: balanced({ maxChildrenPerNode: 2 }) })
+      ]
+      for (const dag of dags) {
+        for (const block of dag.blocks) await blocks.put(block.cid, block.bytes)
+        const canonical = ipfsCid(dag === dags[0] ? small : large)
+        await assert.rejects(store.get(dag.cid.toString()), (err: unknown) => {
+          assert.equal((err as { code?: string }).code, 'DOCUMENT_NOT_CANONICAL', `${dag.label}: ${String(err)}`)
+          assert.match((err as Error).message, new RegExp(`canonical CID is ${canonical}`), dag.label)
+          return true
+        })
+      }
+      // the canonical CIDs of the same bytes still work
+      assert.deepEqual(await store.get(await store.put(small)), small)
+      assert.deepEqual(await store.get(await store.put(large)), large)
+    } finally {
+      await blocks.close()
       await store.stop()
     }
   })

@@ -1,7 +1,8 @@
 /**
  * The shared CIDv0 helpers: CIDs equal to `ipfs add`'s (Debian `ipfs_cid`) well beyond the port's
  * 1 MiB limit — a full 174-link node, the first input that needs a second DAG level, and ~50 MiB —
- * plus CID parsing, block verification and what the exporter refuses to read.
+ * plus CID parsing, block verification and what the exporter refuses to read — including every
+ * non-canonical DAG of a document (DOCUMENT_NOT_CANONICAL).
  * @module
  */
 
@@ -14,6 +15,11 @@ import {
 } from '../../../src/adapters/ipfs/unixfs.ts'
 import type { Block, BlockSource } from '../../../src/adapters/ipfs/unixfs.ts'
 import { ipfsCid, rejectsWith, testBytes } from '../../conformance/document-store.ts'
+import { exporter } from 'ipfs-unixfs-exporter'
+import { fixedSize } from 'ipfs-unixfs-importer/chunker'
+import { balanced } from 'ipfs-unixfs-importer/layout'
+import { importWith, nonCanonicalDags } from '../../helpers/non-canonical.ts'
+import type { Dag } from '../../helpers/non-canonical.ts'
 
 function memory (): BlockSource & { blocks: Map<string, Uint8Array>, reads: string[], put: (cid: CID, bytes: Uint8Array) => void } {
   const blocks = new Map<string, Uint8Array>()
@@ -137,5 +143,57 @@ describe('verified reading', () => {
     const cid = CID.createV0(await sha256.digest(empty))
     store.put(cid, empty)
     await rejectsWith(exportCidV0(cid, verifyingReader(store, cid)), 'DOCUMENT_CORRUPT')
+  })
+})
+
+describe('canonical form (PROTOCOL §6: one document, one CID)', () => {
+  async function plainExport (dag: Dag): Promise<Uint8Array> {
+    const store = memory()
+    for (const block of dag.blocks) store.put(block.cid, block.bytes)
+    const entry = await exporter(dag.cid, { get: async function * (c: CID) { yield * store.get(c) } })
+    assert.equal(entry.type, 'file', dag.label)
+    if (entry.type !== 'file') return new Uint8Array(0)
+    const parts: Uint8Array[] = []
+    for await (const chunk of entry.content()) parts.push(chunk)
+    return new Uint8Array(Buffer.concat(parts))
+  }
+
+  async function check (bytes: Uint8Array, dags: Dag[]): Promise<void> {
+    const canonical = await cidV0Of(bytes)
+    for (const dag of dags) {
+      // the attack: a CIDv0 root, a well-formed UnixFS file holding exactly the bytes, another CID
+      assert.equal(dag.cid.version, 0, dag.label)
+      assert.notEqual(dag.cid.toString(), canonical, dag.label)
+      assert.deepEqual(await plainExport(dag), bytes, `${dag.label}: a UnixFS exporter reads the document from it`)
+      const store = memory()
+      for (const block of dag.blocks) store.put(block.cid, block.bytes)
+      await assert.rejects(exportCidV0(dag.cid, verifyingReader(store, dag.cid)), (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'DOCUMENT_NOT_CANONICAL', `${dag.label}: ${String(err)}`)
+        assert.ok((err as Error).message.includes(canonical), `${dag.label}: names the canonical CID`)
+        return true
+      })
+    }
+  }
+
+  it('refuses every non-canonical DAG of a single-chunk document', async () => {
+    await check(testBytes(5000, 81), await nonCanonicalDags(testBytes(5000, 81)))
+  })
+
+  it('refuses non-canonical DAGs of a multi-chunk document', async () => {
+    const bytes = testBytes(600_000, 82)
+    await check(bytes, [
+      await importWith('raw leaves at 256 KiB', bytes, { rawLeaves: true }),
+      await importWith('balanced with fan-out 2 at 256 KiB', bytes, { layout: balanced({ maxChildrenPerNode: 2 }) }),
+      await importWith('chunked at 512 KiB', bytes, { chunker: fixedSize({ chunkSize: 524_288 }) })
+    ])
+  })
+
+  it('accepts the canonical DAG of every size, empty included', async () => {
+    for (const size of [0, 1, 5000, CHUNK_SIZE, CHUNK_SIZE + 1, 600_000]) {
+      const store = memory()
+      const bytes = testBytes(size, size + 83)
+      const cid = await importCidV0(bytes, store)
+      assert.deepEqual(await exportCidV0(cid, verifyingReader(store, cid)), bytes, `${size} bytes`)
+    }
   })
 })
