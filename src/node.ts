@@ -5,13 +5,14 @@
  * resource is released by `stop()`, in reverse order of opening.
  * @module
  */
-import { mkdir, readFile, stat } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { DtaError } from './core/errors.ts'
 import { createHeliaDocumentStore } from './adapters/ipfs/helia.ts'
 import type { HeliaDocumentStore } from './adapters/ipfs/helia.ts'
+import { cidV0Of } from './adapters/ipfs/unixfs.ts'
 import { createLocalKeyFile, initLocalPassphrase, openLocalCustody } from './adapters/custody/local.ts'
 import { createPkcs11Key, openPkcs11Custody, readPkcs11PinFile } from './adapters/custody/pkcs11.ts'
 import type { Pkcs11Options } from './adapters/custody/pkcs11.ts'
@@ -98,13 +99,14 @@ export async function createCustodyKey (home: string, config: Config, backend: C
 }
 
 async function openDocuments (home: string, config: Config): Promise<HeliaDocumentStore> {
-  const swarmKey = config.ipfs.swarmKeyFile === '' ? undefined : await readFile(resolveInHome(home, config.ipfs.swarmKeyFile), 'utf8')
+  // read by the store at start, refused unless 0600 (DOCUMENT_STORE_SWARM_KEY_INSECURE)
+  const swarmKeyFile = config.ipfs.swarmKeyFile === '' ? undefined : resolveInHome(home, config.ipfs.swarmKeyFile)
   const documents = createHeliaDocumentStore({
     path: resolveInHome(home, config.ipfs.dataDir),
     listen: config.ipfs.listenAddr,
     peers: config.ipfs.peers,
     announce: config.ipfs.announce,
-    swarmKey,
+    swarmKeyFile,
     fetchTimeoutMs: config.ipfs.fetchTimeoutMs,
   })
   await documents.start()
@@ -204,7 +206,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
     }
     const node = await identities.held(nodeRecord.cid)
     const plugin = createPlugin(config.plugins.service)
-    const ctx: ServiceContext = { documents, state, custody, identities, plugin, pluginContext: createPluginContext(plugin, state, custody), node }
+    const ctx: ServiceContext = { documents, state, custody, identities, plugin, pluginContext: createPluginContext(plugin, state, custody), node, cidOf: cidV0Of }
 
     let fulfil: FulfilService | undefined
     let order: OrderService | undefined
@@ -220,7 +222,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
         fiduciary = createHttpFiduciaryClient({ url: config.node.masterFiduciaryServer, timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken })
         fiduciaryCID = config.node.masterFiduciaryNodeID
       }
-      order = createOrderService(ctx, { fiduciary, fiduciaryCID })
+      const trustedFiduciaries = new Set(config.node.trustedFiduciaries.length > 0 ? config.node.trustedFiduciaries : [fiduciaryCID])
+      order = createOrderService(ctx, { fiduciary, fiduciaryCID, trustedFiduciaries })
     }
 
     const status = async (): Promise<StatusResponse> => ({
@@ -246,6 +249,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       logger: options.logger,
       version: VERSION,
       auth,
+      allowedHosts: config.http.allowedHosts,
     })
     resources.add(async () => await app.close())
     resources.add(async () => await metrics.close())

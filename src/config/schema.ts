@@ -26,6 +26,12 @@ export const LISTEN_ADDR_PATTERN = `^${HOST}:${PORT}$`
 /** An http(s) URL with a host. */
 export const URL_PATTERN = '^https?://[^\\s/?#@]+(/[^\\s]*)?$'
 export { CIDV0_PATTERN }
+/**
+ * An entry of `http.allowedHosts`: a DNS name (labels of letters, digits, '-' and '_'), an IPv4
+ * address, an IPv6 address (bare or in brackets), or `*` alone (src/http/host-check.ts checks
+ * the IPv6 forms exactly and that `*` is the only entry).
+ */
+export const ALLOWED_HOST_PATTERN = '^(\\*|[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*|\\[[0-9A-Fa-f:.]+\\]|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$'
 /** A multiaddr: starts with '/', no spaces. */
 export const MULTIADDR_PATTERN = '^/[^\\s]+$'
 
@@ -63,6 +69,10 @@ export const HttpSchema = Type.Object({
   allowPrincipals: Type.Array(Type.String({ pattern: CIDV0_PATTERN, formatHint: 'a CIDv0 (Qm + 44 base58 characters)' }), {
     default: [], description: 'Fiduciary: identity CIDs allowed to place orders. Empty: any principal.'
   }),
+  allowedHosts: Type.Array(Type.String({ pattern: ALLOWED_HOST_PATTERN, maxLength: 255, formatHint: 'a host name or IP address without port (compared without case), or * alone' }), {
+    default: [],
+    description: 'Names the API and metrics listeners answer to in the Host header, besides localhost and any IP address (DNS-rebinding guard; browser Origins are checked against the same names). A fiduciary that principals call by a DNS name must list it here. The single entry * turns the check off: only behind a reverse proxy that checks Host and Origin itself.'
+  }),
   bearerToken: Type.String({ default: '', description: 'Shared token for node-to-node calls. Secret: environment only.', envOnly: true })
 }, { additionalProperties: false, default: {}, description: 'The HTTP API.' })
 
@@ -72,6 +82,9 @@ export const NodeSchema = Type.Object({
   nodeID: optionalCid('CID of the node identity document, set by init.'),
   masterFiduciaryServer: optionalUrl('Base URL of the fiduciary this principal orders from (init --masterfiduciarynode CID,URL). Empty in multi mode: this node.'),
   masterFiduciaryNodeID: optionalCid('Identity CID of that fiduciary.'),
+  trustedFiduciaries: Type.Array(Type.String({ pattern: CIDV0_PATTERN, formatHint: 'a CIDv0 (Qm + 44 base58 characters)' }), {
+    default: [], description: 'Fiduciary identity CIDs whose orders this node redeems for a beneficiary it holds (POST /v1/order/secret {orderPart4CID}). Empty: the master fiduciary only (this node itself in multi mode without one).'
+  }),
   datastore: Type.Enum(['sqlite'], { default: 'sqlite', description: 'State database backend.' }),
   databaseFile: Type.String({ default: 'state.sqlite', minLength: 1, description: 'SQLite database file, relative to the home folder.' }),
   custody: Type.Enum(['local', 'pkcs11'], { default: 'local', description: 'Custody backend for seeds: local (KEK from a key file or a passphrase) or pkcs11 (a non-extractable AES-256 KEK inside an HSM). Switch an initialised node with `milagro custody migrate --to`.' }),
@@ -95,7 +108,7 @@ export const IpfsSchema = Type.Object({
   listenAddr: multiaddrs(['/ip4/127.0.0.1/tcp/4001'], 'TCP multiaddrs the embedded IPFS node listens on.'),
   peers: multiaddrs([], 'Static peers, each a multiaddr ending in /p2p/<peer id>; dialled at start and kept connected.', true),
   announce: multiaddrs([], 'Addresses to advertise instead of the listen addresses (e.g. behind NAT).'),
-  swarmKeyFile: Type.String({ default: '', description: 'Private network key file (go-ipfs swarm.key), relative to the home folder; empty: no private network.' }),
+  swarmKeyFile: Type.String({ default: '', description: 'Private network key file (go-ipfs swarm.key, mode 0600), relative to the home folder; empty: no private network.' }),
   fetchTimeoutMs: integer(10_000, 100, 600_000, 'Time limit for fetching a document from peers, in milliseconds.'),
   dataDir: Type.String({ default: 'ipfs', minLength: 1, description: 'Blockstore and peer key folder, relative to the home folder.' })
 }, { additionalProperties: false, default: {}, description: 'The embedded IPFS node that stores documents.' })

@@ -28,6 +28,8 @@ export const ERRORS = {
   UNAUTHORIZED: { status: 401, message: 'Authentication is required' },
   REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request line or headers are too large' },
   REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
+  HOST_NOT_ALLOWED: { status: 403, message: 'The Host header is not a name of this node (localhost, an IP address, or a name listed in http.allowedHosts)' },
+  ORIGIN_NOT_ALLOWED: { status: 403, message: 'Cross-origin requests are refused: the Origin is not a page of this node (no CORS is granted; see http.allowedHosts)' },
 
   // ── authentication (PROTOCOL §8: OAuth2 bearer tokens, src/http/auth.ts) ──────────────────
   AUTH_TOKEN_MISSING: { status: 401, message: 'A bearer token is required (Authorization: Bearer <JWT>)' },
@@ -73,8 +75,10 @@ export const ERRORS = {
   DOCUMENT_CID_MISMATCH: { status: 400, message: 'The document bytes do not hash to the claimed CID' },
   DOCUMENT_CORRUPT: { status: 500, message: 'A stored document no longer matches its CID' },
   DOCUMENT_TOO_LARGE: { status: 413, message: 'The document is larger than the store accepts' },
+  DOCUMENT_NOT_CANONICAL: { status: 422, message: 'The document DAG is not the canonical one (what ipfs add gives for its bytes); the same bytes have another CID' },
   DOCUMENT_STORE_STOPPED: { status: 503, message: 'The document store is not running' },
   DOCUMENT_STORE_BAD_CONFIG: { status: 500, message: 'The document store configuration is invalid' },
+  DOCUMENT_STORE_SWARM_KEY_INSECURE: { status: 500, message: 'The IPFS private-network key file (ipfs.swarmKeyFile) is readable by group or others; chmod 600 it' },
 
   // ── config (PROTOCOL §10) ─────────────────────────────────────────────────────────────────
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid' },
@@ -92,6 +96,7 @@ export const ERRORS = {
   STATE_ORDER_CONFLICT: { status: 409, message: 'The order reference is already used by a different order' },
   STATE_ORDER_NOT_FOUND: { status: 404, message: 'No order with this reference' },
   STATE_ORDER_PART_MISSING: { status: 409, message: 'The order does not have the previous part yet' },
+  STATE_RELEASE_CONFLICT: { status: 409, message: 'The order is already released to another recipient' },
   STATE_SEED_EXISTS: { status: 409, message: 'A sealed seed with this record id is already stored' },
   STATE_SEED_NOT_FOUND: { status: 404, message: 'No sealed seed with this record id' },
   STATE_SEED_KEY_MISMATCH: { status: 409, message: 'The sealed seed is not under the expected key' },
@@ -117,7 +122,7 @@ export const ERRORS = {
   CUSTODY_PKCS11_PIN_LOCKED: { status: 500, message: 'The PKCS#11 token has locked the user PIN' },
   CUSTODY_PKCS11_KEY_NOT_FOUND: { status: 500, message: 'The PKCS#11 token holds no key with the configured label; run `milagro init` (or `milagro custody migrate --to pkcs11`)' },
   CUSTODY_PKCS11_AMBIGUOUS: { status: 500, message: 'More than one PKCS#11 token or key has the configured label; refusing to guess' },
-  CUSTODY_PKCS11_KEY_INVALID: { status: 500, message: 'The PKCS#11 key is not a token-resident, private, sensitive, non-extractable AES-256 encrypt/decrypt key' },
+  CUSTODY_PKCS11_KEY_INVALID: { status: 500, message: 'The PKCS#11 key is not a token-resident, private, always-sensitive, never-extractable AES-256 encrypt/decrypt key without wrap, unwrap or derive' },
   CUSTODY_PKCS11_FAILED: { status: 503, message: 'The PKCS#11 module reported an error' },
   CUSTODY_MIGRATION_INCOMPLETE: { status: 500, message: 'The custody migration left records it could not re-seal; the configured backend was not switched' },
 
@@ -134,6 +139,8 @@ export const ERRORS = {
   ORDER_CHAIN_BROKEN: { status: 403, message: 'The document does not follow the part this fiduciary issued' },
   ORDER_BAD_DOCUMENT: { status: 422, message: 'The order document is invalid' },
   ORDER_BAD_COMMITMENT: { status: 502, message: 'The fiduciary commitment or its proof of possession is invalid' },
+  ORDER_SECRET_MISMATCH: { status: 502, message: 'The released secret does not match the commitment the fiduciary made' },
+  ORDER_FIDUCIARY_NOT_TRUSTED: { status: 403, message: 'This node does not redeem orders of that fiduciary (see node.trustedFiduciaries)' },
   ORDER_WRONG_NODE_TYPE: { status: 400, message: 'This node type cannot do that' },
   ORDER_ALREADY_REDEEMED_ELSEWHERE: { status: 409, message: 'The order was already redeemed for another beneficiary' },
   IDENTITY_NOT_FOUND: { status: 404, message: 'No identity with that CID' },

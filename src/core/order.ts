@@ -11,10 +11,12 @@
  * Decoding validates every field before a service may act on it; a bad order is ORDER_BAD_DOCUMENT.
  * @module
  */
+import { clone, equals } from '@bufbuild/protobuf'
 import { isCIDv0 as isCID } from './cid.ts'
 import { DtaError } from './errors.ts'
-import { toHex } from '../crypto/hash.ts'
+import { timingSafeEqual, toHex, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
+import { orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
 import { decode, encode, toMillis } from '../envelope/codec.ts'
 import { decryptParsedEnvelope, DocumentType, parseEnvelope, sealEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import type { ParsedEnvelope, RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
@@ -124,16 +126,63 @@ export function part1Document (f: Part1Fields): OrderDocument {
   }), 'ORDER_BAD_DOCUMENT', 'order')
 }
 
-/** Seals an order part: encrypted body = the order document, to the given recipients. */
+/**
+ * The order as it stood at part `part`: a copy without the later parts. Every part carries the
+ * whole order so far, so part N's copy of parts 1..N−1 must equal what was written before.
+ */
+export function orderUpTo (doc: OrderDocument, part: 1 | 2 | 3): OrderDocument {
+  const copy = clone(OrderDocumentSchema, doc)
+  if (part < 2) copy.orderPart2 = undefined
+  if (part < 3) copy.orderPart3 = undefined
+  copy.orderPart4 = undefined
+  return copy
+}
+
+/** True if `later`'s copy of parts 1..`part` is exactly `earlier` (a document with those parts only). */
+export function sameOrder (later: OrderDocument, earlier: OrderDocument, part: 1 | 2 | 3): boolean {
+  return equals(OrderDocumentSchema, orderUpTo(later, part), orderUpTo(earlier, part))
+}
+
+/** ORDER_CHAIN_BROKEN unless `later` repeats `earlier` (parts 1..`part`) unchanged. */
+export function assertSameOrder (later: OrderDocument, earlier: OrderDocument, part: 1 | 2 | 3, detail: string): void {
+  if (!sameOrder(later, earlier, part)) throw new DtaError('ORDER_CHAIN_BROKEN', detail)
+}
+
+/**
+ * The order key pair that part 4's seed gives, checked against `commitmentPublicKey` — the
+ * commitment this node verified (the part 2 it stored when it placed the order, or the chain a
+ * beneficiary's node verified), never the copy of part 2 that part 4 itself carries (PROTOCOL §7).
+ * ORDER_SECRET_MISMATCH if the fiduciary released a seed for another key.
+ */
+export function releasedOrderKey (doc4: OrderDocument, commitmentPublicKey: Uint8Array): { privateKey: Uint8Array, publicKey: Uint8Array } {
+  const seed = doc4.orderPart4?.secret
+  if (seed === undefined || seed.length !== ORDER_SEED_BYTES) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 holds no seed')
+  const key = orderKeyFromSeed(seed)
+  if (!timingSafeEqual(key.publicKey, commitmentPublicKey)) {
+    wipe(key.privateKey)
+    throw new DtaError('ORDER_SECRET_MISMATCH', doc4.reference)
+  }
+  return key
+}
+
+/**
+ * Seals an order part: encrypted body = the order document, to the given recipients. The
+ * plaintext encoding (part 4's holds the seed) is wiped once sealed.
+ */
 export function sealOrderPart (input: { signer: Signer, document: OrderDocument, recipients: RecipientPublicKey[], previousCID?: string, now?: number }): Uint8Array {
-  return sealEnvelope({
-    signer: input.signer,
-    encryptedBodyType: DocumentType.ORDER_DOCUMENT,
-    encryptedBody: encode(OrderDocumentSchema, input.document),
-    recipients: input.recipients,
-    previousCID: input.previousCID ?? '',
-    createdAt: input.now,
-  })
+  const body = encode(OrderDocumentSchema, input.document)
+  try {
+    return sealEnvelope({
+      signer: input.signer,
+      encryptedBodyType: DocumentType.ORDER_DOCUMENT,
+      encryptedBody: body,
+      recipients: input.recipients,
+      previousCID: input.previousCID ?? '',
+      createdAt: input.now,
+    })
+  } finally {
+    wipe(body)
+  }
 }
 
 export interface OpenedOrderPart { document: OrderDocument, previousCID: string, createdAt: number, recipients: string[] }
@@ -141,7 +190,8 @@ export interface OpenedOrderPart { document: OrderDocument, previousCID: string,
 /**
  * Decrypts and decodes an order part that was already parsed — and either verified by the caller
  * or read back from this node's own store under a CID this node recorded (its own documents need
- * no second signature check).
+ * no second signature check). The document's byte fields are views into the decrypted plaintext:
+ * wiping part 4's `secret` after use wipes the seed there too.
  */
 export function decodeOrderPart (parsed: ParsedEnvelope, recipient: RecipientSecretKey): OpenedOrderPart {
   if (parsed.header.bodyType !== DocumentType.NONE || parsed.header.encryptedBodyType !== DocumentType.ORDER_DOCUMENT) {

@@ -7,7 +7,9 @@
  * - `put` stores and pins the bytes and returns their CID; putting the same bytes twice is a no-op.
  * - `get` returns bytes that were re-verified against the CID, or throws DOCUMENT_NOT_FOUND (local
  *   miss), DOCUMENT_FETCH_TIMEOUT (the network did not answer in time) or ABORTED (the caller's
- *   signal). It never hangs.
+ *   signal). It never hangs. A DAG that is not the canonical layout of its bytes (the CIDv0 that
+ *   `ipfs add` would give them) is DOCUMENT_NOT_CANONICAL and is neither pinned nor kept, so one
+ *   document never has two CIDs.
  * - `accept` stores bytes that arrived inline (e.g. in an RPC body) only if they hash to `cid`,
  *   otherwise it throws DOCUMENT_CID_MISMATCH and stores nothing.
  * - Malformed CIDs throw DOCUMENT_BAD_CID; documents larger than `MAX_DOCUMENT_BYTES` throw
@@ -25,6 +27,9 @@ export interface DocumentStore {
   has (cid: string, options?: AbortOptions): Promise<boolean>
   accept (cid: string, bytes: Uint8Array, options?: AbortOptions): Promise<void>
 }
+
+/** The read side of a document store: what a service needs to resolve a CID. */
+export type DocumentReader = Pick<DocumentStore, 'get'>
 
 /** No document (envelope) is larger than this (PROTOCOL §4). */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024

@@ -38,23 +38,39 @@ export interface OrderView {
   part3?: { cid: string, beneficiaryCID?: string, beneficiaryEncryptedData: Uint8Array, extension: Extension }
 }
 
+/**
+ * What data encrypted to one identity is bound to: the order it belongs to. `encryptTo` puts it in
+ * the HPKE `info`, so a ciphertext lifted out of this order's part 3 into another chain does not
+ * open there (PROTOCOL §7).
+ */
+export interface OrderBinding {
+  reference: string
+  part2CID: string
+}
+
 export interface PluginContext {
   /** Key-value storage private to this plugin (a "chroot" view of the node's state). */
   readonly store: PluginStore
   /** Seals a plugin secret at rest under the node's custody; `id` is scoped to the plugin. */
   seal (id: string, plaintext: Uint8Array, options?: AbortOptions): Promise<Uint8Array>
   unseal (id: string, sealed: Uint8Array, options?: AbortOptions): Promise<Uint8Array>
-  /** HPKE-encrypts data so that only `to` can read it (e.g. a key share handed to a beneficiary). */
-  encryptTo (to: IdentityInfo, data: Uint8Array): Uint8Array
+  /** HPKE-encrypts data so that only `to` can read it, and only for this order (e.g. a key share handed to a beneficiary). */
+  encryptTo (to: IdentityInfo, binding: OrderBinding, data: Uint8Array): Uint8Array
 }
 
 /** Key material released to the recipient of part 4, on the node that holds that recipient. */
 export interface RedemptionKeys {
   /** The order seed released by the fiduciary. */
   orderSeed: Uint8Array
+  /**
+   * The order key pair the seed gives (secp256k1, PROTOCOL §5), already checked by the service
+   * against the commitment this node verified — the part 2 it stored when it placed the order, or
+   * on a beneficiary's node the part 2 of the chain it verified — never a copy carried in part 4.
+   */
+  orderKey: { privateKey: Uint8Array, publicKey: Uint8Array }
   /** The recipient identity's secp256k1 private key, when the recipient is the order's beneficiary. */
   beneficiaryECPrivateKey?: Uint8Array
-  /** Decrypts data that was encrypted to the recipient with `encryptTo`. */
+  /** Decrypts data that was encrypted to the recipient with `encryptTo` for this order. */
   decrypt (data: Uint8Array): Uint8Array
 }
 
@@ -78,7 +94,11 @@ export interface Plugin {
   checkOrder (ctx: PluginContext, order: OrderView): Promise<void>
   /** Principal: turn the fiduciary's commitment key into the answer to the client. */
   completeOrder (ctx: PluginContext, input: { order: OrderView, requestExtension: Extension, beneficiary?: IdentityInfo }): Promise<OrderResult>
-  /** Principal: validate the redemption request and prepare part 3. */
+  /**
+   * Principal: validate the redemption request and prepare part 3. `beneficiary` is the identity
+   * part 4 will be released to when it is not the principal: the beneficiary named at order time,
+   * or the one named now (`order.beneficiaryCID` tells which).
+   */
   prepareRedemption (ctx: PluginContext, input: { order: OrderView, extension: Extension, beneficiary?: IdentityInfo }): Promise<PreparedRedemption>
   /** Fiduciary: the plugin's beneficiary rules for a part 3. */
   checkRedemption (ctx: PluginContext, input: { order: OrderView }): Promise<void>

@@ -126,6 +126,11 @@ export interface OrderRecord {
   readonly seedRecordId: string | null
   readonly createdAt: number
   readonly updatedAt: number
+  /**
+   * Fiduciary rows: the one identity the seed is (being) released to, set by `claimRelease` and
+   * never changed after; null before the first release (and on rows released by schema v1).
+   */
+  readonly releasedTo: string | null
 }
 
 export interface NewOrder {
@@ -187,8 +192,19 @@ export interface OrderRepository {
    */
   setOrderPart3 (role: OrderRole, reference: string, part: { part3Cid: string, beneficiaryCid?: string | null, extension?: Extension }, options?: StateOptions): Promise<OrderRecord>
   /**
-   * Records the release (part 4). Needs part 3 (STATE_ORDER_PART_MISSING). On a fiduciary row this
-   * also appends `seed.released` (actor = `releasedTo`) in the same transaction.
+   * The fiduciary's release decision (PROTOCOL §6: atomic release), made by the database write
+   * itself: records part 3 (and a beneficiary named at redemption) and `releasedTo` on the
+   * fiduciary row, in one conditional update that succeeds only if the order was never released or
+   * was released to that same recipient — otherwise STATE_RELEASE_CONFLICT and nothing changes. So
+   * of two concurrent part 3s naming different recipients, exactly one can proceed to part 4. A
+   * different part 3 clears part 4 (which answered the old one); the same part 3 keeps it. Needs
+   * part 2 (STATE_ORDER_PART_MISSING).
+   */
+  claimRelease (reference: string, claim: { part3Cid: string, beneficiaryCid?: string | null, releasedTo: string }, options?: StateOptions): Promise<OrderRecord>
+  /**
+   * Records the release (part 4). Needs part 3 (STATE_ORDER_PART_MISSING). On a fiduciary row
+   * `releasedTo` must be the recipient `claimRelease` recorded (else STATE_RELEASE_CONFLICT), and
+   * `seed.released` (actor = `releasedTo`) is appended in the same transaction.
    */
   setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Extension }, options?: StateOptions): Promise<OrderRecord>
   listOrders (role: OrderRole, page: PageRequest, options?: StateOptions): Promise<OrderRecord[]>

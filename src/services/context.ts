@@ -1,20 +1,21 @@
 /**
  * What the order and fulfil services are given once, at wiring time (src/node.ts): the ports,
- * the node's own identity and the plugin with its scoped context. Also the small helpers both
- * sides share — documents carried inline with an RPC, and the plugin context factory.
+ * the node's own identity and the plugin with its scoped context. Also what both sides share: the
+ * plugin context factory and the cache of part 2 plaintexts (documents carried inline with an RPC
+ * are src/services/inline.ts).
  * @module
  */
 import { decode, encode } from '../envelope/codec.ts'
 import { OrderDocumentSchema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
 import type { Custody } from '../ports/custody.ts'
-import type { AbortOptions, DocumentStore } from '../ports/document-store.ts'
+import type { DocumentStore } from '../ports/document-store.ts'
 import type { Plugin, PluginContext } from '../ports/plugin.ts'
 import { pluginSealRecordId } from '../ports/state.ts'
 import type { StateRepository } from '../ports/state.ts'
-import type { InlineDocuments } from './api.ts'
 import { encryptToIdentity } from './identities.ts'
 import type { HeldIdentity, Identities } from './identities.ts'
+import type { CidOf } from './inline.ts'
 
 export interface ServiceContext {
   documents: DocumentStore
@@ -25,6 +26,8 @@ export interface ServiceContext {
   pluginContext: PluginContext
   /** The node identity: the principal or fiduciary this node acts as. */
   node: HeldIdentity
+  /** The canonical CID of some bytes, to check documents that arrive inline with an RPC. */
+  cidOf: CidOf
 }
 
 export function createPluginContext (plugin: Plugin, state: StateRepository, custody: Custody): PluginContext {
@@ -35,18 +38,6 @@ export function createPluginContext (plugin: Plugin, state: StateRepository, cus
     unseal: async (id, sealed, options) => await custody.unseal(scoped(id), sealed, options),
     encryptTo: encryptToIdentity,
   }
-}
-
-/** Stores documents that came inline with an RPC, each only if it hashes to its CID. */
-export async function acceptInline (documents: DocumentStore, inline: InlineDocuments | undefined, options: AbortOptions): Promise<void> {
-  if (inline === undefined) return
-  for (const [cid, base64] of Object.entries(inline)) {
-    await documents.accept(cid, Buffer.from(base64, 'base64'), options)
-  }
-}
-
-export function inline (entries: Array<[string, Uint8Array]>): InlineDocuments {
-  return Object.fromEntries(entries.map(([cid, bytes]) => [cid, Buffer.from(bytes).toString('base64')]))
 }
 
 /**

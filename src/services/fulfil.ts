@@ -12,13 +12,19 @@
  * its previous CID must be the part 2 this node issued (from its own store, never from the
  * caller); the order it carries must be exactly the one this node committed to; the plugin's
  * beneficiary rules must hold. The seed goes in part 4 encrypted only to this node and the
- * entitled recipient: the beneficiary if there is one, else the principal. A repeat returns the
- * same part 4; once released, the recipient can no longer be changed.
+ * entitled recipient: the beneficiary if there is one, else the principal. Which recipient that
+ * is, is decided by the database before part 4 exists (`claimRelease`, a conditional update): of
+ * two concurrent part 3s naming different recipients exactly one gets a part 4, and once
+ * released the recipient never changes. A repeat of the same part 3 returns the same part 4.
+ *
+ * Documents that come inline with a request (src/services/inline.ts) are read from memory and
+ * stored only once every check has passed, and only those the request used: a refused request
+ * leaves nothing stored.
  * @module
  */
-import { clone, create, equals } from '@bufbuild/protobuf'
+import { clone, create } from '@bufbuild/protobuf'
 import { DtaError, isDtaError } from '../core/errors.ts'
-import { decodeOrderPart, openOrderPart, sealOrderPart, validateOrder, withPartCIDs } from '../core/order.ts'
+import { decodeOrderPart, openOrderPart, sameOrder, sealOrderPart, validateOrder, withPartCIDs } from '../core/order.ts'
 import { toHex, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
 import { commitmentPopSign, orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
@@ -27,9 +33,10 @@ import { OrderDocumentSchema, OrderPart2Schema, OrderPart4Schema } from '../enve
 import type { AbortOptions } from '../ports/document-store.ts'
 import { orderSeedRecordId } from '../ports/state.ts'
 import type { FulfilService, FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse } from './api.ts'
-import { acceptInline, inline, Part2Cache } from './context.ts'
+import { Part2Cache } from './context.ts'
 import type { ServiceContext } from './context.ts'
 import { recipientOf, signerOf } from './identities.ts'
+import { Inbound, inline } from './inline.ts'
 
 export interface FulfilOptions {
   /** When non-empty, only these principal identity CIDs may place orders. */
@@ -37,7 +44,7 @@ export interface FulfilOptions {
 }
 
 export function createFulfilService (ctx: ServiceContext, config: FulfilOptions = {}): FulfilService {
-  const { documents, state, custody, identities, plugin, pluginContext, node } = ctx
+  const { documents, state, custody, identities, plugin, pluginContext, node, cidOf } = ctx
   const allow = new Set(config.allowPrincipals ?? [])
   const part2s = new Part2Cache()
 
@@ -47,13 +54,14 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
   }
 
   async function order (request: FulfillOrderRequest, options: AbortOptions = {}): Promise<FulfillOrderResponse> {
-    await acceptInline(documents, request.documents, options)
     if (allow.size > 0 && !allow.has(request.documentCID)) {
       await state.appendAudit({ op: 'order.refused', actor: request.documentCID, detail: 'principal not on the allow-list' }, options)
       throw new DtaError('ORDER_NOT_ENTITLED', 'principal not on the allow-list')
     }
-    const principal = await identities.verifier(request.documentCID, options)
-    const part1 = openOrderPart(await documents.get(request.orderPart1CID, options), principal, recipientOf(node))
+    const inbound = new Inbound(documents, cidOf, request.documents)
+    const from = { ...options, from: inbound }
+    const principal = await identities.verifier(request.documentCID, from)
+    const part1 = openOrderPart(await inbound.get(request.orderPart1CID, options), principal, recipientOf(node))
     const doc1 = part1.document
     const view = validateOrder(doc1, 1, request.orderPart1CID)
     if (part1.previousCID !== '') throw new DtaError('ORDER_BAD_DOCUMENT', 'part 1 must not have a previous document')
@@ -68,6 +76,9 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     } else {
       await plugin.checkOrder(pluginContext, view)
     }
+    const recipients = await identities.recipients([doc1.principalCid, node.cid, view.beneficiaryCID], from)
+    // Accepted: keep part 1 and the identity documents it needed (and nothing else that came with it).
+    await inbound.persist(options)
 
     // The seed is durable (sealed, committed with the order row) before any commitment exists.
     const recordId = orderSeedRecordId('fiduciary', doc1.reference)
@@ -101,7 +112,6 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
       timestamp: BigInt(Date.now()),
     })
     wipe(key.privateKey)
-    const recipients = await identities.recipients([doc1.principalCid, node.cid, view.beneficiaryCID], options)
     const bytes2 = sealOrderPart({ signer: signerOf(node), document: doc2, recipients, previousCID: request.orderPart1CID })
     const part2Cid = await documents.put(bytes2, options)
     try {
@@ -122,10 +132,14 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     throw new DtaError(code, detail)
   }
 
+  async function part4Answer (part4Cid: string, options: AbortOptions): Promise<FulfillOrderSecretResponse> {
+    return { orderPart4CID: part4Cid, extension: {}, documents: inline([[part4Cid, await documents.get(part4Cid, options)]]) }
+  }
+
   async function secret (request: FulfillOrderSecretRequest, options: AbortOptions = {}): Promise<FulfillOrderSecretResponse> {
-    await acceptInline(documents, request.documents, options)
-    const requester = await identities.verifier(request.documentCID, options)
-    const bytes3 = await documents.get(request.orderPart3CID, options)
+    const inbound = new Inbound(documents, cidOf, request.documents)
+    const requester = await identities.verifier(request.documentCID, { ...options, from: inbound })
+    const bytes3 = await inbound.get(request.orderPart3CID, options)
     const part3 = openOrderPart(bytes3, requester, recipientOf(node))
     const doc3 = part3.document
     const reference = doc3.reference
@@ -139,9 +153,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     const view3 = validateOrder(doc3, 3, row.part1Cid)
     // Our own part 2, read back under the CID we recorded: decrypt only, no second signature check.
     const issued = part2s.get(row.part2Cid) ?? decodeOrderPart(parseEnvelope(await documents.get(row.part2Cid, options)), recipientOf(node)).document
-    const claimed = clone(OrderDocumentSchema, doc3)
-    claimed.orderPart3 = undefined
-    if (!equals(OrderDocumentSchema, claimed, issued)) {
+    if (!sameOrder(doc3, issued, 2)) {
       return await refuse(reference, request.documentCID, 'ORDER_CHAIN_BROKEN', 'part 3 alters the committed order', options)
     }
 
@@ -155,17 +167,26 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
       return await refuse(reference, request.documentCID, 'ORDER_NOT_ENTITLED', 'the beneficiary named at order time cannot be replaced', options)
     }
     const recipientCid = orderBeneficiary !== '' ? orderBeneficiary : (redemptionBeneficiary !== '' ? redemptionBeneficiary : issued.principalCid)
-
-    if (row.part4Cid !== null) {
+    if (row.releasedTo === null && row.part4Cid !== null) {
+      // Released before the database recorded the recipient (schema v1): read it from that part 4.
       const previous = parseEnvelope(await documents.get(row.part4Cid, options)).header.recipients
       if (!previous.includes(recipientCid)) {
         return await refuse(reference, request.documentCID, 'ORDER_ALREADY_REDEEMED_ELSEWHERE', 'released before to another recipient', options)
       }
-      if (row.part3Cid === request.orderPart3CID) {
-        return { orderPart4CID: row.part4Cid, extension: {}, documents: inline([[row.part4Cid, await documents.get(row.part4Cid, options)]]) }
-      }
     }
     await plugin.checkRedemption(pluginContext, { order: withPartCIDs(view3, doc3, { part2: row.part2Cid, part3: request.orderPart3CID }) })
+    const recipients = await identities.recipients([node.cid, recipientCid], { ...options, from: inbound })
+    await inbound.persist(options)
+
+    // The release decision, made by the database before any part 4 exists.
+    let claimed
+    try {
+      claimed = await state.claimRelease(reference, { part3Cid: request.orderPart3CID, beneficiaryCid: redemptionBeneficiary === '' ? null : redemptionBeneficiary, releasedTo: recipientCid }, options)
+    } catch (err) {
+      if (!isDtaError(err, 'STATE_RELEASE_CONFLICT')) throw err
+      return await refuse(reference, request.documentCID, 'ORDER_ALREADY_REDEEMED_ELSEWHERE', 'released to another recipient', options)
+    }
+    if (claimed.part4Cid !== null) return await part4Answer(claimed.part4Cid, options) // the same part 3 again
 
     const recordId = orderSeedRecordId('fiduciary', reference)
     const stored = await state.getSeed(recordId, options)
@@ -175,14 +196,12 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     doc4.orderPart4 = create(OrderPart4Schema, { secret: seed, previousOrderCid: request.orderPart3CID, timestamp: BigInt(Date.now()) })
     let bytes4: Uint8Array
     try {
-      const recipients = await identities.recipients([node.cid, recipientCid], options)
       bytes4 = sealOrderPart({ signer: signerOf(node), document: doc4, recipients, previousCID: request.orderPart3CID })
     } finally {
       wipe(seed)
       doc4.orderPart4.secret = new Uint8Array(0)
     }
     const part4Cid = await documents.put(bytes4, options)
-    await state.setOrderPart3('fiduciary', reference, { part3Cid: request.orderPart3CID, beneficiaryCid: redemptionBeneficiary === '' ? null : redemptionBeneficiary }, options)
     await state.setOrderPart4('fiduciary', reference, { part4Cid, releasedTo: recipientCid }, options)
     return { orderPart4CID: part4Cid, extension: {}, documents: inline([[part4Cid, bytes4]]) }
   }

@@ -14,20 +14,20 @@ import { DtaError, isDtaError } from '../core/errors.ts'
 import { createIdentityDocument, decodeIdentityDocument, deriveIdentityKeys } from '../core/identity.ts'
 import type { IdentityDocument, IdentityKeys } from '../core/identity.ts'
 import { hpkeOpen, hpkeSeal } from '../crypto/hpke.ts'
-import { concatBytes, toHex, utf8, wipe } from '../crypto/hash.ts'
+import { concatBytes, lengthPrefixed, toHex, utf8, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
 import { XWING_CIPHERTEXT_BYTES } from '../crypto/xwing.ts'
 import type { RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
 import type { Custody } from '../ports/custody.ts'
-import type { AbortOptions, DocumentStore } from '../ports/document-store.ts'
-import type { IdentityInfo } from '../ports/plugin.ts'
+import type { AbortOptions, DocumentReader, DocumentStore } from '../ports/document-store.ts'
+import type { IdentityInfo, OrderBinding } from '../ports/plugin.ts'
 import { identitySeedRecordId } from '../ports/state.ts'
 import type { StateRepository } from '../ports/state.ts'
 import type { IdentityView } from './api.ts'
 
 const DOCUMENT_CACHE = 4096
 const KEY_CACHE = 256
-const SHARED_DATA_INFO = utf8('milagro-dta/suite/1/plugin-data\0')
+const ORDER_SHARE_INFO = utf8('milagro-dta/suite/1/order-share\0')
 
 /** A map that forgets its oldest entry past `limit`. */
 class Bounded<V> extends Map<string, V> {
@@ -37,6 +37,15 @@ class Bounded<V> extends Map<string, V> {
     if (!this.has(key) && this.size >= this.limit) this.delete(this.keys().next().value as string)
     return super.set(key, value)
   }
+}
+
+/**
+ * Where an identity document is read from: by default the node's store; a request passes the
+ * documents that came inline with it (src/services/inline.ts), which are stored only once the
+ * request has been accepted.
+ */
+export interface ReadOptions extends AbortOptions {
+  from?: DocumentReader
 }
 
 export interface HeldIdentity {
@@ -76,12 +85,12 @@ export class Identities {
   }
 
   /** Fetches and verifies an identity document (IDENTITY_NOT_FOUND if no peer has it in time). */
-  async document (cid: string, options: AbortOptions = {}): Promise<IdentityDocument> {
+  async document (cid: string, options: ReadOptions = {}): Promise<IdentityDocument> {
     const cached = this.#docCache.get(cid)
     if (cached !== undefined) return cached
     let bytes: Uint8Array
     try {
-      bytes = await this.#documents.get(cid, options)
+      bytes = await (options.from ?? this.#documents).get(cid, options)
     } catch (err) {
       if (isDtaError(err, 'DOCUMENT_NOT_FOUND') || isDtaError(err, 'DOCUMENT_FETCH_TIMEOUT')) {
         throw new DtaError('IDENTITY_NOT_FOUND', cid, { cause: err })
@@ -115,21 +124,21 @@ export class Identities {
     return { cid, keys, document: await this.document(cid, options) }
   }
 
-  async verifier (cid: string, options: AbortOptions = {}): Promise<Verifier> {
+  async verifier (cid: string, options: ReadOptions = {}): Promise<Verifier> {
     return { cid, blsPublicKey: (await this.document(cid, options)).blsPublicKey }
   }
 
-  async recipient (cid: string, options: AbortOptions = {}): Promise<RecipientPublicKey> {
+  async recipient (cid: string, options: ReadOptions = {}): Promise<RecipientPublicKey> {
     return { cid, kemPublicKey: (await this.document(cid, options)).kemPublicKey }
   }
 
   /** The KEM public keys of an envelope's recipients, each identity once (absent entries skipped). */
-  async recipients (cids: ReadonlyArray<string | undefined>, options: AbortOptions = {}): Promise<RecipientPublicKey[]> {
+  async recipients (cids: ReadonlyArray<string | undefined>, options: ReadOptions = {}): Promise<RecipientPublicKey[]> {
     const unique = [...new Set(cids.filter((cid): cid is string => cid !== undefined))]
     return await Promise.all(unique.map(async cid => await this.recipient(cid, options)))
   }
 
-  async info (cid: string, options: AbortOptions = {}): Promise<IdentityInfo> {
+  async info (cid: string, options: ReadOptions = {}): Promise<IdentityInfo> {
     const doc = await this.document(cid, options)
     return { cid, ecPublicKey: doc.beneficiaryECPublicKey, kemPublicKey: doc.kemPublicKey }
   }
@@ -155,13 +164,21 @@ export function recipientOf (held: HeldIdentity): RecipientSecretKey {
   return { cid: held.cid, kemSecretKey: held.keys.kem }
 }
 
-/** HPKE to one identity outside any envelope (a plugin handing a key share to a beneficiary). */
-export function encryptToIdentity (to: IdentityInfo, data: Uint8Array): Uint8Array {
-  const { enc, ciphertext } = hpkeSeal(to.kemPublicKey, concatBytes(SHARED_DATA_INFO, utf8(to.cid)), new Uint8Array(0), data)
+/**
+ * The HPKE `info` of data encrypted to one identity outside any envelope (a plugin handing a key
+ * share to a beneficiary in part 3): the suite, the recipient and the order — its reference and
+ * part 2 CID — so the ciphertext opens for that recipient in that order's chain only (PROTOCOL §7).
+ */
+function orderShareInfo (recipientCID: string, binding: OrderBinding): Uint8Array {
+  return concatBytes(ORDER_SHARE_INFO, lengthPrefixed(recipientCID, binding.reference, binding.part2CID))
+}
+
+export function encryptToIdentity (to: IdentityInfo, binding: OrderBinding, data: Uint8Array): Uint8Array {
+  const { enc, ciphertext } = hpkeSeal(to.kemPublicKey, orderShareInfo(to.cid, binding), new Uint8Array(0), data)
   return concatBytes(enc, ciphertext)
 }
 
-export function decryptForIdentity (held: HeldIdentity, data: Uint8Array): Uint8Array {
+export function decryptForIdentity (held: HeldIdentity, binding: OrderBinding, data: Uint8Array): Uint8Array {
   if (data.length <= XWING_CIPHERTEXT_BYTES) throw new DtaError('CRYPTO_BAD_CIPHERTEXT', 'shared data too short')
-  return hpkeOpen(held.keys.kem, data.subarray(0, XWING_CIPHERTEXT_BYTES), concatBytes(SHARED_DATA_INFO, utf8(held.cid)), new Uint8Array(0), data.subarray(XWING_CIPHERTEXT_BYTES))
+  return hpkeOpen(held.keys.kem, data.subarray(0, XWING_CIPHERTEXT_BYTES), orderShareInfo(held.cid, binding), new Uint8Array(0), data.subarray(XWING_CIPHERTEXT_BYTES))
 }

@@ -2,39 +2,59 @@
  * The principal side (PROTOCOL §2): places orders with the fiduciary and redeems them, and — on
  * a beneficiary's own node — redeems from a part 4 CID alone.
  *
- * Everything that comes back from the fiduciary is checked before it is used: part 2 and part 4
- * must be signed by the fiduciary the order names, chained to the part this node wrote, and carry
- * exactly the order this node asked for; the commitment's proof of possession must verify.
- * Documents travel inline with the RPCs (each accepted only if it hashes to its CID), so a
- * cycle needs no IPFS round trip; the same documents are also served to peers over bitswap.
+ * Everything that comes back from the fiduciary is checked before it is used or stored: part 2
+ * and part 4 must be signed by the fiduciary the order names, chained to the part this node
+ * wrote, and repeat exactly the order this node asked for; the commitment's proof of possession
+ * must verify; part 4 must be addressed to the entitled recipient (and the fiduciary) only; and
+ * the released seed must give the commitment key of the part 2 this node verified when it placed
+ * the order — never the copy part 4 carries. Documents travel inline with the RPCs
+ * (src/services/inline.ts: hash-checked, stored only once accepted), so a cycle needs no IPFS
+ * round trip; the same documents are also served to peers over bitswap.
+ *
+ * A beneficiary's node redeems a part 4 only if its fiduciary is one this node trusts
+ * (`trustedFiduciaries`) and part 1 or part 3 names an identity this node holds; it verifies the
+ * whole chain (signatures, links, part 4 repeating the principal's part 3, the proof of
+ * possession) and opens key shares only with the order's binding (PROTOCOL §7). Without the
+ * trust rule, anyone running its own principal and fiduciary could hand this node a made-up chain
+ * and learn the secret it computes — with a bitcoinwallet order, the beneficiary's identity key.
  * @module
  */
-import { clone, create, equals } from '@bufbuild/protobuf'
+import { clone, create } from '@bufbuild/protobuf'
 import { DtaError } from '../core/errors.ts'
 import {
-  decodeOrderPart, newOrderReference, openOrderPart, orderToJSON, part1Document, sealOrderPart, validateOrder, withPartCIDs,
+  assertSameOrder, decodeOrderPart, newOrderReference, openOrderPart, orderToJSON, part1Document, releasedOrderKey, sealOrderPart,
+  validateOrder, withPartCIDs,
 } from '../core/order.ts'
+import { wipe } from '../crypto/hash.ts'
 import { commitmentPopVerify } from '../crypto/secp256k1.ts'
 import { parseEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
+import type { ParsedEnvelope } from '../envelope/envelope.ts'
 import { OrderDocumentSchema, OrderPart3Schema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
-import type { AbortOptions } from '../ports/document-store.ts'
+import type { AbortOptions, DocumentReader } from '../ports/document-store.ts'
 import type { FiduciaryClient } from '../ports/peer.ts'
-import type { Extension, IdentityInfo, OrderView, RedemptionKeys } from '../ports/plugin.ts'
+import type { Extension, IdentityInfo, OrderBinding, OrderView, RedemptionKeys } from '../ports/plugin.ts'
 import type { ListQuery, OrderRequest, OrderResponse, OrderSecretRequest, OrderSecretResponse, OrderService } from './api.ts'
-import { acceptInline, inline, Part2Cache } from './context.ts'
+import { Part2Cache } from './context.ts'
 import type { ServiceContext } from './context.ts'
 import { decryptForIdentity, recipientOf, signerOf } from './identities.ts'
 import type { HeldIdentity } from './identities.ts'
+import { Inbound, inline } from './inline.ts'
 
 export interface OrderServiceDeps {
   fiduciary: FiduciaryClient
   /** The fiduciary's identity CID (the node's own in `multi` mode). */
   fiduciaryCID: string
+  /**
+   * The fiduciaries whose orders this node redeems from a part 4 alone (a beneficiary's own node,
+   * `POST /v1/order/secret {orderPart4CID}`): `node.trustedFiduciaries`, by default the node's
+   * master fiduciary (itself in `multi` mode).
+   */
+  trustedFiduciaries: ReadonlySet<string>
 }
 
 export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps): OrderService {
-  const { documents, state, identities, plugin, pluginContext, node } = ctx
+  const { documents, state, identities, plugin, pluginContext, node, cidOf } = ctx
   const part2s = new Part2Cache()
 
   /** The RPC's own document plus the identity documents the fiduciary needs (this node's, a beneficiary's). */
@@ -43,11 +63,12 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     return entries
   }
 
-  /** Opens a part the fiduciary wrote, as `reader`, and checks it is signed by the order's fiduciary and follows `previousCID`. */
-  async function openFiduciaryPart (cid: string, fiduciaryCID: string, previousCID: string, reader: HeldIdentity, options: AbortOptions): Promise<OrderDocument> {
-    const opened = openOrderPart(await documents.get(cid, options), await identities.verifier(fiduciaryCID, options), recipientOf(reader))
-    if (opened.previousCID !== previousCID) throw new DtaError('ORDER_CHAIN_BROKEN', `${cid} does not follow ${previousCID}`)
-    return opened.document
+  /** Parses a part from `from` and checks its signature by `signerCID` and that it follows `previousCID`. */
+  async function verifiedPart (cid: string, signerCID: string, previousCID: string, from: DocumentReader, options: AbortOptions): Promise<ParsedEnvelope> {
+    const parsed = parseEnvelope(await from.get(cid, options))
+    verifyParsedEnvelope(parsed, await identities.verifier(signerCID, options))
+    if (parsed.header.previousCID !== previousCID) throw new DtaError('ORDER_CHAIN_BROKEN', `${cid} does not follow ${previousCID}`)
+    return parsed
   }
 
   function checkCommitment (doc: OrderDocument, part1CID: string): void {
@@ -85,13 +106,13 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       documentCID: node.cid,
       documents: inline(await withIdentityDocuments([[part1CID, bytes1]], [node.cid, beneficiary?.cid], options)),
     }, options)
-    await acceptInline(documents, answer.documents, options)
-    const doc2 = await openFiduciaryPart(answer.orderPart2CID, deps.fiduciaryCID, part1CID, node, options)
+    const inbound = new Inbound(documents, cidOf, answer.documents)
+    const part2 = await verifiedPart(answer.orderPart2CID, deps.fiduciaryCID, part1CID, inbound, options)
+    const doc2 = decodeOrderPart(part2, recipientOf(node)).document
     const view2 = validateOrder(doc2, 2, part1CID)
-    const asked = clone(OrderDocumentSchema, doc2)
-    asked.orderPart2 = undefined
-    if (!equals(OrderDocumentSchema, asked, doc1)) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 2 alters the order')
+    assertSameOrder(doc2, doc1, 1, 'part 2 alters the order')
     checkCommitment(doc2, part1CID)
+    await inbound.persist(options)
     part2s.set(answer.orderPart2CID, doc2)
 
     const order = withPartCIDs(view2, doc2, { part2: answer.orderPart2CID })
@@ -118,12 +139,26 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     return await identities.keys(cid, options) === undefined ? undefined : await identities.held(cid, options)
   }
 
-  function redemptionKeys (doc4: OrderDocument, reader: HeldIdentity, beneficiaryCID: string | undefined): RedemptionKeys {
-    const seed = doc4.orderPart4?.secret
-    if (seed === undefined || seed.length !== 32) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 holds no seed')
-    const keys: RedemptionKeys = { orderSeed: seed, decrypt: (data) => decryptForIdentity(reader, data) }
+  /**
+   * Part 4's key material for the plugin on the recipient's node: the seed, the order key checked
+   * against `commitmentPublicKey` (the commitment this node verified), the beneficiary's EC key
+   * when the reader is the beneficiary, and a decryption bound to this order.
+   */
+  function redemptionKeys (doc4: OrderDocument, commitmentPublicKey: Uint8Array, reader: HeldIdentity, beneficiaryCID: string | undefined, binding: OrderBinding): RedemptionKeys {
+    const orderKey = releasedOrderKey(doc4, commitmentPublicKey)
+    const keys: RedemptionKeys = { orderSeed: doc4.orderPart4!.secret, orderKey, decrypt: (data) => decryptForIdentity(reader, binding, data) }
     if (beneficiaryCID !== undefined && reader.cid === beneficiaryCID) keys.beneficiaryECPrivateKey = reader.keys.ecPrivateKey
     return keys
+  }
+
+  /** Runs the plugin's completeRedemption, then wipes the seed (a view into part 4's plaintext) and the order key. */
+  async function complete (order: OrderView, requestExtension: Extension, keys: RedemptionKeys): Promise<{ secret: string, commitment: string, extension: Extension }> {
+    try {
+      return await plugin.completeRedemption(pluginContext, { order, requestExtension, keys })
+    } finally {
+      wipe(keys.orderSeed)
+      wipe(keys.orderKey.privateKey)
+    }
   }
 
   async function secret (request: OrderSecretRequest, options: AbortOptions = {}): Promise<OrderSecretResponse> {
@@ -143,18 +178,20 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     if (named !== undefined && view2.beneficiaryCID !== undefined && named !== view2.beneficiaryCID) {
       throw new DtaError('ORDER_NOT_ENTITLED', 'the beneficiary named at order time cannot be replaced')
     }
-    const redemptionBeneficiary = named !== undefined && named !== view2.beneficiaryCID ? await identities.info(named, options) : undefined
-    const prepared = await plugin.prepareRedemption(pluginContext, { order: view2, extension: requestExtension, beneficiary: redemptionBeneficiary })
+    // Part 4 goes to the beneficiary named at order time, else the one named now, else to this principal.
+    const beneficiaryCID = view2.beneficiaryCID ?? named
+    const beneficiary = await beneficiaryInfo(beneficiaryCID, options)
+    const prepared = await plugin.prepareRedemption(pluginContext, { order: view2, extension: requestExtension, beneficiary })
+    const redemptionBeneficiaryCID = view2.beneficiaryCID === undefined ? named : undefined
 
     const doc3 = clone(OrderDocumentSchema, doc2)
     doc3.orderPart3 = create(OrderPart3Schema, {
       previousOrderCid: row.part2Cid,
-      beneficiaryCid: redemptionBeneficiary?.cid ?? '',
+      beneficiaryCid: redemptionBeneficiaryCID ?? '',
       beneficiaryEncryptedData: prepared.beneficiaryEncryptedData ?? new Uint8Array(0),
       timestamp: BigInt(Date.now()),
       extension: prepared.extension ?? {},
     })
-    const beneficiaryCID = view2.beneficiaryCID ?? redemptionBeneficiary?.cid
     const recipients = await identities.recipients([node.cid, row.fiduciaryCid, beneficiaryCID], options)
     const bytes3 = sealOrderPart({ signer: signerOf(node), document: doc3, recipients, previousCID: row.part2Cid })
     const part3CID = await documents.put(bytes3, options)
@@ -164,20 +201,21 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       documentCID: node.cid,
       documents: inline(await withIdentityDocuments([[part3CID, bytes3]], [node.cid, beneficiaryCID], options)),
     }, options)
-    await acceptInline(documents, answer.documents, options)
+    const inbound = new Inbound(documents, cidOf, answer.documents)
     const part4CID = answer.orderPart4CID
-    const bytes4 = await documents.get(part4CID, options)
-    const parsed4 = parseEnvelope(bytes4)
-    verifyParsedEnvelope(parsed4, await identities.verifier(row.fiduciaryCid, options))
-    if (parsed4.header.previousCID !== part3CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 does not follow part 3')
+    const parsed4 = await verifiedPart(part4CID, row.fiduciaryCid, part3CID, inbound, options)
+    // Part 4 must be addressed to the entitled recipient (the beneficiary if any, else this
+    // principal) and to nobody but it and the fiduciary.
+    const entitled = beneficiaryCID ?? node.cid
+    const addressed = parsed4.header.recipients
+    if (!addressed.includes(entitled)) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 is not addressed to the entitled recipient')
+    if (addressed.some(cid => cid !== entitled && cid !== row.fiduciaryCid)) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 is addressed to someone not entitled')
+    await inbound.persist(options)
     // Part 3 is recorded only once the fiduciary has answered it: a refused redemption must not
     // replace the part 3 / part 4 of an earlier, successful one.
-    await state.setOrderPart3('principal', reference, { part3Cid: part3CID, beneficiaryCid: redemptionBeneficiary?.cid ?? null }, options)
+    await state.setOrderPart3('principal', reference, { part3Cid: part3CID, beneficiaryCid: redemptionBeneficiaryCID ?? null }, options)
     await state.setOrderPart4('principal', reference, { part4Cid: part4CID }, options)
 
-    // Part 4 must be addressed to the entitled recipient: the beneficiary if any, else this principal.
-    const entitled = beneficiaryCID ?? node.cid
-    if (!parsed4.header.recipients.includes(entitled)) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 is not addressed to the entitled recipient')
     const reader = await heldIdentity(entitled, options)
     const base = { orderReference: reference, orderPart3CID: part3CID, orderPart4CID: part4CID }
     if (reader === undefined) {
@@ -185,45 +223,64 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       return { ...base, commitment: row.commitment ?? '', extension: { beneficiaryIDDocumentCID: beneficiaryCID ?? '' } }
     }
     const doc4 = decodeOrderPart(parsed4, recipientOf(reader)).document
-    const view4 = withPartCIDs(validateOrder(doc4, 4, row.part1Cid), doc4, { part2: row.part2Cid, part3: part3CID })
-    const result = await plugin.completeRedemption(pluginContext, { order: view4, requestExtension, keys: redemptionKeys(doc4, reader, beneficiaryCID) })
-    return { ...base, secret: result.secret, commitment: result.commitment, extension: result.extension }
+    try {
+      assertSameOrder(doc4, doc3, 3, 'part 4 alters the order')
+      if (doc4.orderPart4?.previousOrderCid !== part3CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 does not follow part 3')
+      const view4 = withPartCIDs(validateOrder(doc4, 4, row.part1Cid), doc4, { part2: row.part2Cid, part3: part3CID })
+      const keys = redemptionKeys(doc4, doc2.orderPart2!.commitmentPublicKey, reader, beneficiaryCID, { reference, part2CID: row.part2Cid })
+      const result = await complete(view4, requestExtension, keys)
+      return { ...base, secret: result.secret, commitment: result.commitment, extension: result.extension }
+    } finally {
+      if (doc4.orderPart4 !== undefined) wipe(doc4.orderPart4.secret)
+    }
   }
 
   /**
-   * A beneficiary's own node: fetch part 4 by CID, find the held identity it is addressed to,
-   * verify the whole chain (every part signed by its author, each following the previous, the
+   * A beneficiary's own node: fetch part 4 by CID; refuse it unless its fiduciary is trusted and an
+   * identity this node holds is the order's beneficiary; verify the whole chain (every part signed
+   * by its author, each following the previous, part 4 repeating the principal's part 3, the
    * commitment proof), then let the plugin build the secret.
    */
   async function redeemFromPart4 (part4CID: string, requestExtension: Extension, options: AbortOptions): Promise<OrderSecretResponse> {
     const parsed4 = parseEnvelope(await documents.get(part4CID, options))
-    let reader: HeldIdentity | undefined
-    for (const cid of parsed4.header.recipients.filter(cid => cid !== parsed4.signerCID)) reader ??= await heldIdentity(cid, options)
-    if (reader === undefined) throw new DtaError('ENVELOPE_NOT_A_RECIPIENT', 'no identity on this node can read that part 4')
     const fiduciaryCID = parsed4.signerCID
+    if (!deps.trustedFiduciaries.has(fiduciaryCID)) throw new DtaError('ORDER_FIDUCIARY_NOT_TRUSTED', fiduciaryCID)
+    let reader: HeldIdentity | undefined
+    for (const cid of parsed4.header.recipients.filter(cid => cid !== fiduciaryCID)) reader ??= await heldIdentity(cid, options)
+    if (reader === undefined) throw new DtaError('ENVELOPE_NOT_A_RECIPIENT', 'no identity on this node can read that part 4')
+    verifyParsedEnvelope(parsed4, await identities.verifier(fiduciaryCID, options))
     const part3CID = parsed4.header.previousCID
-    const doc4 = await openFiduciaryPart(part4CID, fiduciaryCID, part3CID, reader, options)
-    const p2 = doc4.orderPart2; const p3 = doc4.orderPart3
-    if (p2 === undefined || p3 === undefined) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 lacks parts 2 and 3')
-    const part1CID = p2.previousOrderCid
-    const part2CID = p3.previousOrderCid
-    const view4 = withPartCIDs(validateOrder(doc4, 4, part1CID), doc4, { part2: part2CID, part3: part3CID })
-    if (view4.fiduciaryCID !== fiduciaryCID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 is not signed by the order fiduciary')
-    const beneficiaryCID = view4.beneficiaryCID ?? view4.part3?.beneficiaryCID
-    if (reader.cid !== beneficiaryCID) throw new DtaError('ORDER_NOT_ENTITLED', 'this node holds no beneficiary of that order')
-    // The chain, by signatures and links: part 3 by the principal (or the beneficiary), part 2 by the fiduciary, part 1 by the principal.
-    const part3 = parseEnvelope(await documents.get(part3CID, options))
-    if (part3.signerCID !== view4.principalCID && part3.signerCID !== view4.beneficiaryCID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 3 signer')
-    verifyParsedEnvelope(part3, await identities.verifier(part3.signerCID, options))
-    if (part3.header.previousCID !== part2CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 3 does not follow part 2')
-    const part2 = parseEnvelope(await documents.get(part2CID, options))
-    verifyParsedEnvelope(part2, await identities.verifier(fiduciaryCID, options))
-    if (part2.header.previousCID !== part1CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 2 does not follow part 1')
-    const part1 = parseEnvelope(await documents.get(part1CID, options))
-    verifyParsedEnvelope(part1, await identities.verifier(view4.principalCID, options))
-    checkCommitment(doc4, part1CID)
-    const result = await plugin.completeRedemption(pluginContext, { order: view4, requestExtension, keys: redemptionKeys(doc4, reader, beneficiaryCID) })
-    return { secret: result.secret, commitment: result.commitment, orderReference: view4.reference, extension: result.extension, orderPart3CID: part3CID, orderPart4CID: part4CID }
+    const doc4 = decodeOrderPart(parsed4, recipientOf(reader)).document
+    try {
+      const p2 = doc4.orderPart2; const p3 = doc4.orderPart3
+      if (p2 === undefined || p3 === undefined) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 lacks parts 2 and 3')
+      const part1CID = p2.previousOrderCid
+      const part2CID = p3.previousOrderCid
+      const view4 = withPartCIDs(validateOrder(doc4, 4, part1CID), doc4, { part2: part2CID, part3: part3CID })
+      if (view4.fiduciaryCID !== fiduciaryCID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 is not signed by the order fiduciary')
+      if (doc4.orderPart4?.previousOrderCid !== part3CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 does not follow part 3')
+      // Part 1 or part 3 must name the identity this node holds as the beneficiary.
+      const beneficiaryCID = view4.beneficiaryCID ?? view4.part3?.beneficiaryCID
+      if (reader.cid !== beneficiaryCID) throw new DtaError('ORDER_NOT_ENTITLED', 'this node holds no beneficiary of that order')
+      // The chain, by signatures, links and content: part 3 by the principal (or the beneficiary) —
+      // part 4 must repeat it —, part 2 by the fiduciary, part 1 by the principal.
+      const part3 = parseEnvelope(await documents.get(part3CID, options))
+      if (part3.signerCID !== view4.principalCID && part3.signerCID !== view4.beneficiaryCID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 3 signer')
+      verifyParsedEnvelope(part3, await identities.verifier(part3.signerCID, options))
+      if (part3.header.previousCID !== part2CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 3 does not follow part 2')
+      const doc3 = decodeOrderPart(part3, recipientOf(reader)).document
+      assertSameOrder(doc4, doc3, 3, 'part 4 alters part 3')
+      const part2 = await verifiedPart(part2CID, fiduciaryCID, part1CID, documents, options)
+      if (part2.header.recipients.includes(reader.cid)) assertSameOrder(doc3, decodeOrderPart(part2, recipientOf(reader)).document, 2, 'part 3 alters part 2')
+      const part1 = await verifiedPart(part1CID, view4.principalCID, '', documents, options)
+      if (part1.header.recipients.includes(reader.cid)) assertSameOrder(doc3, decodeOrderPart(part1, recipientOf(reader)).document, 1, 'part 3 alters part 1')
+      checkCommitment(doc3, part1CID)
+      const keys = redemptionKeys(doc4, doc3.orderPart2!.commitmentPublicKey, reader, beneficiaryCID, { reference: view4.reference, part2CID })
+      const result = await complete(view4, requestExtension, keys)
+      return { secret: result.secret, commitment: result.commitment, orderReference: view4.reference, extension: result.extension, orderPart3CID: part3CID, orderPart4CID: part4CID }
+    } finally {
+      if (doc4.orderPart4 !== undefined) wipe(doc4.orderPart4.secret)
+    }
   }
 
   async function list (query: ListQuery, options: AbortOptions = {}): Promise<string[]> {
@@ -253,7 +310,11 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       break
     }
     document ??= openOrderPart(await documents.get(row.part1Cid, options), await identities.verifier(node.cid, options), recipientOf(node)).document
-    return { orderCID, order: JSON.stringify({ ...orderToJSON(document), chain, commitment: row.commitment }) }
+    try {
+      return { orderCID, order: JSON.stringify({ ...orderToJSON(document), chain, commitment: row.commitment }) }
+    } finally {
+      if (document.orderPart4 !== undefined) wipe(document.orderPart4.secret)
+    }
   }
 
   return { create: create_, list, get, secret }

@@ -352,16 +352,56 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         assert.equal(await state.getSeed(orderSeedRecordId('fiduciary', input.reference)), undefined)
       })
 
-      it('part 4 on a fiduciary row appends seed.released with the recipient', async () => {
+      it('part 4 on a fiduciary row appends seed.released with the recipient the release was claimed for', async () => {
         const { order } = await state.createFiduciaryOrder(fiduciaryOrder({ part2Cid: cid(), commitment: 'c' }))
-        await state.setOrderPart3('fiduciary', order.reference, { part3Cid: cid() })
         const recipient = cid()
         const p4 = cid()
+        await assert.rejects(state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: recipient }), code('STATE_ORDER_PART_MISSING'))
+        const claimed = await state.claimRelease(order.reference, { part3Cid: cid(), releasedTo: recipient })
+        assert.equal(claimed.releasedTo, recipient)
+        await assert.rejects(state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: cid() }), code('STATE_RELEASE_CONFLICT'))
+        await assert.rejects(state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4 }), code('STATE_RELEASE_CONFLICT'))
         await state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: recipient })
         await state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: recipient })
         const released = (await allAudit(state)).filter(e => e.op === 'seed.released' && e.reference === order.seedRecordId)
         assert.equal(released.length, 1, 'a repeat of the same part 4 is not a second release')
         assert.equal(released[0].actor, recipient)
+      })
+
+      it('claimRelease: one recipient ever; the same part 3 keeps part 4, another clears it', async () => {
+        await assert.rejects(state.claimRelease(ref(), { part3Cid: cid(), releasedTo: cid() }), code('STATE_ORDER_NOT_FOUND'))
+        const noPart2 = (await state.createFiduciaryOrder(fiduciaryOrder())).order
+        await assert.rejects(state.claimRelease(noPart2.reference, { part3Cid: cid(), releasedTo: cid() }), code('STATE_ORDER_PART_MISSING'))
+        const { order } = await state.createFiduciaryOrder(fiduciaryOrder({ part2Cid: cid(), commitment: 'c' }))
+        assert.equal(order.releasedTo, null)
+        const alice = cid(); const bob = cid(); const p3 = cid(); const p4 = cid(); const ben = cid()
+        const first = await state.claimRelease(order.reference, { part3Cid: p3, beneficiaryCid: ben, releasedTo: alice })
+        assert.equal(first.part3Cid, p3)
+        assert.equal(first.beneficiaryCid, ben)
+        await state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: alice })
+        // another recipient: refused, nothing changes
+        const before = await state.getOrder('fiduciary', order.reference)
+        await assert.rejects(state.claimRelease(order.reference, { part3Cid: cid(), releasedTo: bob }), code('STATE_RELEASE_CONFLICT'))
+        assert.deepEqual(await state.getOrder('fiduciary', order.reference), before)
+        // the same part 3 again keeps part 4; a new part 3 for the same recipient clears it
+        assert.equal((await state.claimRelease(order.reference, { part3Cid: p3, releasedTo: alice })).part4Cid, p4)
+        const renewed = await state.claimRelease(order.reference, { part3Cid: cid(), releasedTo: alice })
+        assert.equal(renewed.part4Cid, null)
+        assert.equal(renewed.beneficiaryCid, ben, 'a beneficiary once recorded is kept')
+        await assert.rejects(state.claimRelease(order.reference, { part3Cid: cid(), releasedTo: '' }), code('STATE_BAD_RECORD'))
+      })
+
+      it('concurrent claims for different recipients: exactly one wins', async () => {
+        for (let round = 0; round < 5; round++) {
+          const { order } = await state.createFiduciaryOrder(fiduciaryOrder({ part2Cid: cid(), commitment: 'c' }))
+          const recipients = Array.from({ length: 8 }, () => cid())
+          const results = await Promise.allSettled(recipients.map(async releasedTo => await state.claimRelease(order.reference, { part3Cid: cid(), releasedTo })))
+          const won = results.filter(r => r.status === 'fulfilled')
+          assert.equal(won.length, 1, 'one claim succeeds')
+          for (const r of results) if (r.status === 'rejected') assert.ok(code('STATE_RELEASE_CONFLICT')(r.reason))
+          const row = await state.getOrder('fiduciary', order.reference)
+          assert.equal(row?.releasedTo, (won[0] as PromiseFulfilledResult<{ releasedTo: string | null }>).value.releasedTo)
+        }
       })
     })
 

@@ -9,7 +9,9 @@
  * - a fiduciary order row cannot exist without its sealed seed (CHECK + FOREIGN KEY);
  * - the node identity has a sealed seed, and there is at most one node identity;
  * - sealed seeds are never deleted while an order or identity refers to them (FOREIGN KEY);
- * - the audit table is append-only (triggers refuse UPDATE and DELETE).
+ * - the audit table is append-only (triggers refuse UPDATE and DELETE);
+ * - a fiduciary order is released to one recipient at most: `released_to`, once set, can only be
+ *   set again to the same value (trigger), and the release decision is a conditional UPDATE on it.
  * @module
  */
 
@@ -84,6 +86,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
       CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    `
+  },
+  {
+    version: 2,
+    name: 'release recipient',
+    // Rows released before this migration keep NULL: the fiduciary service then reads the recipient
+    // from the stored part 4 once, and records it at the next redemption (src/services/fulfil.ts).
+    sql: `
+      ALTER TABLE orders ADD COLUMN released_to TEXT;
+      CREATE TRIGGER orders_released_once BEFORE UPDATE OF released_to ON orders
+        WHEN OLD.released_to IS NOT NULL AND NEW.released_to IS NOT OLD.released_to
+        BEGIN SELECT RAISE(ABORT, 'an order is released to one recipient only'); END;
     `
   }
 ]

@@ -134,7 +134,7 @@ function toIdentity (row: Row): IdentityRecord {
 }
 
 const ORDER_COLUMNS = `role, reference, plugin, principal_cid, fiduciary_cid, beneficiary_cid, part1_cid, part2_cid,
-  part3_cid, part4_cid, commitment, extension, seed_record_id, created_at, updated_at`
+  part3_cid, part4_cid, commitment, extension, seed_record_id, created_at, updated_at, released_to`
 
 function toOrder (row: Row): OrderRecord {
   return {
@@ -152,7 +152,8 @@ function toOrder (row: Row): OrderRecord {
     extension: JSON.parse(row.extension as string) as Extension,
     seedRecordId: row.seed_record_id as string | null,
     createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number
+    updatedAt: row.updated_at as number,
+    releasedTo: row.released_to as string | null
   }
 }
 
@@ -424,12 +425,13 @@ class SqliteState implements StateRepository {
       extension: extension(o.extension),
       seedRecordId,
       createdAt,
-      updatedAt: now
+      updatedAt: now,
+      releasedTo: null
     }
-    this.#stmt(`INSERT INTO orders (${ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    this.#stmt(`INSERT INTO orders (${ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       record.role, record.reference, record.plugin, record.principalCid, record.fiduciaryCid, record.beneficiaryCid,
       record.part1Cid, record.part2Cid, null, null, record.commitment, JSON.stringify(record.extension),
-      seedRecordId, record.createdAt, record.updatedAt)
+      seedRecordId, record.createdAt, record.updatedAt, null)
     return record
   }
 
@@ -475,7 +477,7 @@ class SqliteState implements StateRepository {
     return await this.#run(options, () => this.#getOrder(role(r), reference))
   }
 
-  #update (r: OrderRole, reference: string, set: Partial<Record<'part2_cid' | 'commitment' | 'beneficiary_cid' | 'part3_cid' | 'part4_cid' | 'extension', string | null>>): void {
+  #update (r: OrderRole, reference: string, set: Partial<Record<'part2_cid' | 'commitment' | 'beneficiary_cid' | 'part3_cid' | 'part4_cid' | 'extension' | 'released_to', string | null>>): void {
     const columns = Object.keys(set).sort()
     const sql = `UPDATE orders SET ${columns.map(c => `${c} = ?`).join(', ')}, updated_at = ? WHERE role = ? AND reference = ?`
     this.#stmt(sql).run(...columns.map(c => set[c as keyof typeof set] ?? null), this.#now(), r, reference)
@@ -523,6 +525,25 @@ class SqliteState implements StateRepository {
     })
   }
 
+  async claimRelease (reference: string, claim: { part3Cid: string, beneficiaryCid?: string | null, releasedTo: string }, options?: StateOptions): Promise<OrderRecord> {
+    return await this.#run(options, db => {
+      const part3Cid = text(claim.part3Cid, 'part3Cid')
+      const beneficiaryCid = optText(claim.beneficiaryCid, 'beneficiaryCid')
+      const releasedTo = text(claim.releasedTo, 'releasedTo')
+      return this.#tx(db, () => {
+        const order = this.#mustGetOrder('fiduciary', reference)
+        if (order.part2Cid === null) throw new DtaError('STATE_ORDER_PART_MISSING', `fiduciary ${reference}: no part 2`)
+        // The decision is this conditional UPDATE: it changes the row only if no other recipient holds it.
+        const sql = `UPDATE orders SET part3_cid = ?, part4_cid = CASE WHEN part3_cid IS ? THEN part4_cid ELSE NULL END,
+          beneficiary_cid = coalesce(?, beneficiary_cid), released_to = ?, updated_at = ?
+          WHERE role = 'fiduciary' AND reference = ? AND (released_to IS NULL OR released_to = ?)`
+        const { changes } = this.#stmt(sql).run(part3Cid, part3Cid, beneficiaryCid, releasedTo, this.#now(), reference, releasedTo)
+        if (changes === 0) throw new DtaError('STATE_RELEASE_CONFLICT', reference)
+        return this.#mustGetOrder('fiduciary', reference)
+      })
+    })
+  }
+
   async setOrderPart4 (r: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Extension }, options?: StateOptions): Promise<OrderRecord> {
     return await this.#run(options, db => {
       role(r)
@@ -531,6 +552,9 @@ class SqliteState implements StateRepository {
       return this.#tx(db, () => {
         const order = this.#mustGetOrder(r, reference)
         if (order.part3Cid === null) throw new DtaError('STATE_ORDER_PART_MISSING', `${r} ${reference}: no part 3`)
+        if (r === 'fiduciary' && (releasedTo === null || order.releasedTo !== releasedTo)) {
+          throw new DtaError('STATE_RELEASE_CONFLICT', `${reference}: part 4 for a recipient the release was not claimed for`)
+        }
         const ext = this.#mergedExtension(order, part.extension)
         this.#update(r, reference, { part4_cid: part4Cid, ...(ext === undefined ? {} : { extension: ext }) })
         if (r === 'fiduciary' && order.part4Cid !== part4Cid) {

@@ -1,34 +1,45 @@
 /**
- * The bitcoinwallet plugin (PROTOCOL §7): a Bitcoin key split between the fiduciary and a second
- * party, so that neither the fiduciary nor the principal alone ever holds the final key.
+ * The bitcoinwallet plugin (PROTOCOL §7): a Bitcoin key split between the fiduciary and other
+ * parties, so that neither the fiduciary nor the principal alone ever holds the final key.
  *
  *   POST /v1/order         extension {coin: "0" | "1"}   → commitment (final public key), extension {address}
  *   POST /v1/order/secret  extension {}                  → secret (final private key), commitment, extension {address}
  *
- * The final private key is k = k_f + k_o (mod n), where
+ * The final private key is k = k_f + k_p [+ k_b] (mod n), where
  * - k_f is the fiduciary's share: the order key derived from the order seed (released in part 4);
- * - k_o is the other share: the identity EC key of the beneficiary named at order time, or — when
- *   none is — a per-order share the principal draws here, seals with custody (`ctx.seal`) and keeps
- *   in its plugin store. If a beneficiary is then named at redemption, the principal hands that
- *   share to it inside part 3, encrypted to the beneficiary alone (`ctx.encryptTo`): part 3 is also
- *   readable by the fiduciary, which must never hold both shares.
+ * - k_p is a per-order share the principal draws here, seals with custody (`ctx.seal`) and keeps
+ *   in its plugin store — always, also when a beneficiary is named at order time;
+ * - k_b, only when a beneficiary is named at order time, is that beneficiary's identity EC key.
+ * When part 4 goes to a beneficiary (named at order time or at redemption), the principal hands
+ * k_p to it inside part 3, encrypted to the beneficiary alone and bound to this order
+ * (`ctx.encryptTo` with the reference and part 2 CID): part 3 is also readable by the fiduciary,
+ * which must never hold k_f and k_p together, and a ciphertext lifted into another chain must
+ * not open there.
  *
- * The commitment is the compressed final public key K = K_f + K_o and `address` the P2PKH address
- * of its UNCOMPRESSED encoding (as the 2019 D-TA did), on mainnet (coin 0) or testnet (coin 1).
- * Because the principal computes K only after the fiduciary has proved possession of k_f (the
- * order service verifies the part 2 proof for every plugin before `completeOrder`), the fiduciary
- * cannot choose K_f = X − K_o and control the final key alone.
+ * Why k_p always (the 2019 design used k_f + k_b): with k_f + k_b alone, a fiduciary that ever
+ * saw one final key learned k_b — the beneficiary's long-lived identity key, and with it every
+ * other order naming that beneficiary — and a node that redeemed a chain with a k_f chosen by the
+ * caller computed k_b for it. With k_p in every sum, one case is one code path and a leaked final
+ * key gives away nothing beyond that order.
+ *
+ * The commitment is the compressed final public key K = K_f + K_p [+ K_b] and `address` the
+ * P2PKH address of its UNCOMPRESSED encoding (as the 2019 D-TA did), on mainnet (coin 0) or
+ * testnet (coin 1). The principal computes K only after the fiduciary has proved possession of
+ * k_f (the order service verifies the part 2 BIP-340 proof for every plugin before
+ * `completeOrder`), and draws k_p only then, so the fiduciary cannot choose K_f to cancel the
+ * other shares.
  *
  * Beneficiary rules: a beneficiary named at order time cannot be replaced at redemption
  * (PLUGIN_REFUSED on the principal in prepareRedemption and on the fiduciary in checkRedemption),
- * and a redemption-time beneficiary of an order without one must receive the principal's share.
+ * and a redemption for any beneficiary must carry the principal's share (the fiduciary refuses a
+ * part 3 without it).
  * @module
  */
 import { DtaError } from '../../core/errors.ts'
 import { toHex, wipe } from '../../crypto/hash.ts'
 import {
-  orderKeyFromSeed, p2pkhAddress, secpAddPrivateKeys, secpAddPublicKeys, secpPublicKey, secpRandomPrivateKey,
-  secpUncompressedPublicKey, SECP_PRIVATE_KEY_BYTES,
+  p2pkhAddress, secpAddPrivateKeys, secpAddPublicKeys, secpPublicKey, secpRandomPrivateKey, secpUncompressedPublicKey,
+  SECP_PRIVATE_KEY_BYTES,
 } from '../../crypto/secp256k1.ts'
 import type { Extension, OrderView, Plugin, PluginContext } from '../../ports/plugin.ts'
 import { refuseUnknownExtension } from '../milagro/index.ts'
@@ -73,7 +84,7 @@ function commitmentKeyOf (order: OrderView): Uint8Array {
   return order.part2.commitmentPublicKey
 }
 
-/** The principal's share of an order without an order-time beneficiary: stored one, or a new one sealed and stored. */
+/** The principal's share of an order: the stored one, or (at order time) a new one sealed and stored. */
 async function principalShare (ctx: PluginContext, reference: string, create: boolean): Promise<Uint8Array> {
   const key = principalShareKey(reference)
   const stored = await ctx.store.get(key)
@@ -105,28 +116,29 @@ export function bitcoinWalletPlugin (): Plugin {
 
     async completeOrder (ctx, { order, requestExtension, beneficiary }) {
       checkCoinExtension(requestExtension)
-      const fiduciaryKey = commitmentKeyOf(order)
-      let otherKey: Uint8Array
-      if (order.beneficiaryCID !== undefined) {
-        if (beneficiary?.cid !== order.beneficiaryCID) throw new DtaError('ORDER_BAD_DOCUMENT', 'the order-time beneficiary is unknown')
-        otherKey = beneficiary.ecPublicKey
-      } else {
-        const share = await principalShare(ctx, order.reference, true)
-        otherKey = secpPublicKey(share)
+      const share = await principalShare(ctx, order.reference, true)
+      let finalKey: Uint8Array
+      try {
+        finalKey = secpAddPublicKeys(commitmentKeyOf(order), secpPublicKey(share))
+      } finally {
         wipe(share)
       }
-      const finalKey = secpAddPublicKeys(fiduciaryKey, otherKey)
+      if (order.beneficiaryCID !== undefined) {
+        if (beneficiary?.cid !== order.beneficiaryCID) throw new DtaError('ORDER_BAD_DOCUMENT', 'the order-time beneficiary is unknown')
+        finalKey = secpAddPublicKeys(finalKey, beneficiary.ecPublicKey)
+      }
       return { commitment: toHex(finalKey), extension: { address: bitcoinAddress(finalKey, order.coin) } }
     },
 
     async prepareRedemption (ctx, { order, extension, beneficiary }) {
       refuseUnknownExtension(extension, [])
       checkBeneficiaryUnchanged(order, beneficiary?.cid)
-      if (order.beneficiaryCID !== undefined || beneficiary === undefined) return {}
-      // No order-time beneficiary, one named now: it gets the principal's share, readable by it alone.
+      if (beneficiary === undefined) return {}
+      // Part 4 goes to a beneficiary: it gets the principal's share, readable by it alone, in this order alone.
+      if (order.part2 === undefined) throw new DtaError('ORDER_BAD_DOCUMENT', 'no commitment')
       const share = await principalShare(ctx, order.reference, false)
       try {
-        return { beneficiaryEncryptedData: ctx.encryptTo(beneficiary, share) }
+        return { beneficiaryEncryptedData: ctx.encryptTo(beneficiary, { reference: order.reference, part2CID: order.part2.cid }, share) }
       } finally {
         wipe(share)
       }
@@ -138,38 +150,36 @@ export function bitcoinWalletPlugin (): Plugin {
       if (part3 === undefined) throw new DtaError('ORDER_BAD_DOCUMENT', 'no part 3')
       refuseUnknownExtension(part3.extension, [])
       checkBeneficiaryUnchanged(order, part3.beneficiaryCID)
-      if (order.beneficiaryCID === undefined && part3.beneficiaryCID !== undefined && part3.beneficiaryEncryptedData.length === 0) {
-        throw new DtaError('PLUGIN_REFUSED', 'a beneficiary named at redemption needs the principal\'s share')
+      const toBeneficiary = order.beneficiaryCID !== undefined || part3.beneficiaryCID !== undefined
+      if (toBeneficiary && part3.beneficiaryEncryptedData.length === 0) {
+        throw new DtaError('PLUGIN_REFUSED', 'a redemption for a beneficiary needs the principal\'s share')
       }
     },
 
     async completeRedemption (ctx, { order, requestExtension, keys }) {
       refuseUnknownExtension(requestExtension, [])
-      const fiduciary = orderKeyFromSeed(keys.orderSeed)
-      let other: Uint8Array | undefined
+      const toBeneficiary = order.beneficiaryCID !== undefined || order.part3?.beneficiaryCID !== undefined
+      let share: Uint8Array | undefined
       let finalKey: Uint8Array | undefined
       try {
-        if (order.part2 !== undefined && !Buffer.from(fiduciary.publicKey).equals(order.part2.commitmentPublicKey)) {
-          throw new DtaError('ORDER_BAD_DOCUMENT', 'the released seed does not match the commitment')
-        }
-        if (order.beneficiaryCID !== undefined) {
-          // The recipient is the order-time beneficiary: its identity key is the other share.
+        if (toBeneficiary) {
+          // The recipient is the beneficiary: the principal's share came in part 3, encrypted to it for this order.
           if (keys.beneficiaryECPrivateKey === undefined) throw new DtaError('PLUGIN_REFUSED', 'only the order\'s beneficiary can complete this key')
-          other = new Uint8Array(keys.beneficiaryECPrivateKey)
-        } else if (order.part3?.beneficiaryCID !== undefined) {
-          // A beneficiary named at redemption: the principal's share came in part 3, encrypted to it.
-          if (keys.beneficiaryECPrivateKey === undefined) throw new DtaError('PLUGIN_REFUSED', 'only the order\'s beneficiary can complete this key')
-          other = keys.decrypt(order.part3.beneficiaryEncryptedData)
-          checkShare(other, 'the principal share')
+          share = keys.decrypt(order.part3?.beneficiaryEncryptedData ?? new Uint8Array(0))
+          checkShare(share, 'the principal share')
         } else {
-          other = await principalShare(ctx, order.reference, false)
+          share = await principalShare(ctx, order.reference, false)
         }
-        finalKey = secpAddPrivateKeys(fiduciary.privateKey, other)
+        finalKey = secpAddPrivateKeys(keys.orderKey.privateKey, share)
+        if (order.beneficiaryCID !== undefined) {
+          const withBeneficiary = secpAddPrivateKeys(finalKey, keys.beneficiaryECPrivateKey!)
+          wipe(finalKey)
+          finalKey = withBeneficiary
+        }
         const publicKey = secpPublicKey(finalKey)
         return { secret: toHex(finalKey), commitment: toHex(publicKey), extension: { address: bitcoinAddress(publicKey, order.coin) } }
       } finally {
-        wipe(fiduciary.privateKey)
-        if (other !== undefined) wipe(other)
+        if (share !== undefined) wipe(share)
         if (finalKey !== undefined) wipe(finalKey)
       }
     },

@@ -21,8 +21,7 @@
  * @module
  */
 import { DtaError } from '../../core/errors.ts'
-import { concatBytes, sha256, timingSafeEqual, toHex, utf8 } from '../../crypto/hash.ts'
-import { orderKeyFromSeed } from '../../crypto/secp256k1.ts'
+import { concatBytes, sha256, toHex, utf8 } from '../../crypto/hash.ts'
 import type { Extension, OrderView, Plugin } from '../../ports/plugin.ts'
 import { refuseUnknownExtension } from '../milagro/index.ts'
 
@@ -86,13 +85,11 @@ export function notaryPlugin (): Plugin {
       if (named !== undefined && named !== order.beneficiaryCID) throw new DtaError('PLUGIN_REFUSED', 'notary orders are not transferable')
     },
 
-    // The recipient's node (principal, or the beneficiary's own node), with the released seed.
+    // The recipient's node (principal, or the beneficiary's own node), with the released seed and
+    // the order key it gives, which the service has checked against the commitment it verified.
     async completeRedemption (ctx, { order, requestExtension, keys }) {
       refuseUnknownExtension(requestExtension, [])
-      const key = orderKeyFromSeed(keys.orderSeed)
-      if (order.part2 !== undefined && !timingSafeEqual(key.publicKey, order.part2.commitmentPublicKey)) {
-        throw new DtaError('ORDER_BAD_DOCUMENT', 'the released seed does not match the commitment')
-      }
+      const key = keys.orderKey
       const digest = labelDigest(order.reference, recordedLabel(order))
       const stored = await ctx.store.get(`digest/${order.reference}`) // absent on a beneficiary's own node
       if (stored !== undefined && stored !== digest) throw new DtaError('ORDER_BAD_DOCUMENT', 'the label changed since the order')

@@ -1,13 +1,13 @@
 /**
  * The default plugin (PROTOCOL §7): the commitment is the fiduciary's order public key
  * (secp256k1, compressed, hex) and the redeemed secret is its private key (hex), derived from the
- * released order seed exactly as the 2019 D-TA did (BIP39 → BIP32 m/44'/0'/0'/0/0). It accepts no
+ * released order seed exactly as the 2019 D-TA did (BIP39 → BIP32 m/44'/0'/0'/0/0); the service has
+ * checked that key against the commitment before this plugin sees it (`keys.orderKey`). It accepts no
  * extension fields and has no beneficiary rules beyond the fiduciary's own (PROTOCOL §6).
  * @module
  */
 import { DtaError } from '../../core/errors.ts'
 import { toHex } from '../../crypto/hash.ts'
-import { orderKeyFromSeed } from '../../crypto/secp256k1.ts'
 import type { Extension, Plugin } from '../../ports/plugin.ts'
 
 export function refuseUnknownExtension (extension: Extension, allowed: readonly string[]): void {
@@ -34,8 +34,7 @@ export function milagroPlugin (): Plugin {
     },
     async checkRedemption () {},
     async completeRedemption (_ctx, { keys }) {
-      const key = orderKeyFromSeed(keys.orderSeed)
-      return { secret: toHex(key.privateKey), commitment: toHex(key.publicKey), extension: {} }
+      return { secret: toHex(keys.orderKey.privateKey), commitment: toHex(keys.orderKey.publicKey), extension: {} }
     },
   }
 }

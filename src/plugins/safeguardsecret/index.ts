@@ -24,8 +24,7 @@
  */
 import { DtaError } from '../../core/errors.ts'
 import { eciesDecrypt, eciesEncrypt, ECIES_TAG_BYTES, ECIES_V_BYTES } from '../../crypto/ecies.ts'
-import { timingSafeEqual, toHex, utf8, wipe } from '../../crypto/hash.ts'
-import { orderKeyFromSeed } from '../../crypto/secp256k1.ts'
+import { toHex, utf8, wipe } from '../../crypto/hash.ts'
 import type { Extension, Plugin } from '../../ports/plugin.ts'
 import { refuseUnknownExtension } from '../milagro/index.ts'
 
@@ -146,18 +145,12 @@ export function safeguardSecretPlugin (): Plugin {
       if (order.part3 !== undefined) refuseUnknownExtension(order.part3.extension, [])
     },
 
-    async completeRedemption (_ctx, { order, requestExtension, keys }) {
+    async completeRedemption (_ctx, { requestExtension, keys }) {
+      // keys.orderKey is checked by the service against the commitment this node verified
+      const key = keys.orderKey
       const fields = checkCiphertextExtension(requestExtension)
-      const key = orderKeyFromSeed(keys.orderSeed)
-      try {
-        if (order.part2 !== undefined && !timingSafeEqual(key.publicKey, order.part2.commitmentPublicKey)) {
-          throw new DtaError('ORDER_BAD_DOCUMENT', 'the released seed does not match the commitment')
-        }
-        const extension: Extension = fields === undefined ? {} : { plainText: decryptPlainText(key.privateKey, requestExtension) }
-        return { secret: toHex(key.privateKey), commitment: toHex(key.publicKey), extension }
-      } finally {
-        wipe(key.privateKey)
-      }
+      const extension: Extension = fields === undefined ? {} : { plainText: decryptPlainText(key.privateKey, requestExtension) }
+      return { secret: toHex(key.privateKey), commitment: toHex(key.publicKey), extension }
     },
   }
 }

@@ -124,7 +124,8 @@ test('the fiduciary refuses what it must, and releases nothing when it does', { 
   assert.equal(notPrincipal.status, 403, show(notPrincipal.body))
   assert.equal(notPrincipal.body.code, 'ORDER_NOT_PRINCIPAL')
   // The same part 1 presented as alice's: its signature is not alice's.
-  const wrongSigner = await fiduciary.post('/v1/fulfill/order', { orderPart1CID: p1Other.cid, documentCID: alice.cid, documents: { [alice.cid]: b64(alice.bytes) } })
+  // (sent inline again: the refused request before stored nothing)
+  const wrongSigner = await fiduciary.post('/v1/fulfill/order', { orderPart1CID: p1Other.cid, documentCID: alice.cid, documents: { [p1Other.cid]: b64(p1Other.bytes), [alice.cid]: b64(alice.bytes) } })
   assert.equal(wrongSigner.status, 400, show(wrongSigner.body))
   assert.match(wrongSigner.body.code, /^ENVELOPE_/)
 

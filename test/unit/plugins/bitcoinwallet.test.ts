@@ -1,7 +1,8 @@
 /**
  * The bitcoinwallet plugin through whole simulated flows (harness.ts): the split key with a
- * beneficiary named at order time, named at redemption, or none; the addresses, networks and
- * commitments; who can and cannot complete the key; the extension and beneficiary refusals.
+ * beneficiary named at order time, named at redemption, or none — always with the principal's
+ * share (PROTOCOL §7); the addresses, networks and commitments; who can and cannot complete the
+ * key; shares bound to their order; the extension and beneficiary refusals.
  * @module
  */
 import assert from 'node:assert/strict'
@@ -16,7 +17,7 @@ import {
 import type { Extension } from '../../../src/ports/plugin.ts'
 import { bitcoinWalletPlugin, principalShareKey } from '../../../src/plugins/bitcoinwallet/index.ts'
 import { decryptForIdentity } from '../../../src/services/identities.ts'
-import { completeRedemption, network, placeOrder, rejectsCode, requestRedemption } from './harness.ts'
+import { bindingOf, completeRedemption, network, placeOrder, rejectsCode, requestRedemption } from './harness.ts'
 import type { Network, TestNode } from './harness.ts'
 
 const N = secp256k1.Point.Fn.ORDER
@@ -69,16 +70,26 @@ describe('bitcoinwallet plugin', () => {
     })
   }
 
-  it('beneficiary named at order time: its identity key is the other share; it completes on its own node', async () => {
+  async function storedShare (reference: string): Promise<Uint8Array> {
+    const sealed = await net.principal.ctx.store.get(principalShareKey(reference))
+    assert.ok(sealed instanceof Uint8Array, 'the principal keeps a sealed share')
+    return await net.principal.ctx.unseal(principalShareKey(reference), sealed)
+  }
+
+  it('beneficiary named at order time: fiduciary share + principal share + its identity key; it completes on its own node', async () => {
     const order = await placeOrder(net, { coin: '0' }, { beneficiary: net.beneficiary })
     const { commitment, extension } = order.result
-    assert.equal(commitment, toHex(secpAddPublicKeys(order.view.part2!.commitmentPublicKey, net.beneficiary.info.ecPublicKey)))
-    assert.equal(await net.principal.ctx.store.get(principalShareKey(order.view.reference)), undefined, 'no principal share')
+    const share = await storedShare(order.view.reference)
+    const expectedKey = secpAddPublicKeys(secpAddPublicKeys(order.view.part2!.commitmentPublicKey, secpPublicKey(share)), net.beneficiary.info.ecPublicKey)
+    assert.equal(commitment, toHex(expectedKey))
+    assert.notEqual(commitment, toHex(secpAddPublicKeys(order.view.part2!.commitmentPublicKey, net.beneficiary.info.ecPublicKey)), 'not k_f + k_b alone')
 
     const view = await requestRedemption(net, order)
+    assert.equal(view.part3!.beneficiaryCID, undefined, 'part 3 names no one new')
+    assert.ok(view.part3!.beneficiaryEncryptedData.length > 32, 'the principal share travels to the beneficiary')
     const r = await completeRedemption(net, view, order.orderSeed, net.beneficiary)
     checkRedeemed(r.secret, r.commitment, r.extension.address!, commitment, extension.address!, '0')
-    const expected = (scalar(toHex(orderKeyFromSeed(order.orderSeed).privateKey)) + scalar(toHex(net.beneficiary.held.keys.ecPrivateKey))) % N
+    const expected = (scalar(toHex(orderKeyFromSeed(order.orderSeed).privateKey)) + scalar(toHex(share)) + scalar(toHex(net.beneficiary.held.keys.ecPrivateKey))) % N
     assert.equal(scalar(r.secret), expected)
 
     // the same beneficiary named again at redemption is not a change
@@ -97,7 +108,12 @@ describe('bitcoinwallet plugin', () => {
     assert.ok(data.length > 32)
     // part 3 is readable by the fiduciary and the principal, but this field is for the beneficiary only
     for (const other of [net.fiduciary, net.principal, net.stranger] as TestNode[]) {
-      assert.throws(() => decryptForIdentity(other.held, data), (err: unknown) => isDtaError(err))
+      assert.throws(() => decryptForIdentity(other.held, bindingOf(view), data), (err: unknown) => isDtaError(err))
+    }
+    // and bound to this order: the beneficiary cannot open it for another reference or part 2
+    assert.deepEqual(decryptForIdentity(net.beneficiary.held, bindingOf(view), data), await storedShare(order.view.reference))
+    for (const binding of [{ ...bindingOf(view), reference: '0'.repeat(32) }, { ...bindingOf(view), part2CID: view.part1CID }]) {
+      assert.throws(() => decryptForIdentity(net.beneficiary.held, binding, data), (err: unknown) => isDtaError(err, 'CRYPTO_DECRYPT_FAILED'))
     }
     const r = await completeRedemption(net, view, order.orderSeed, net.beneficiary)
     checkRedeemed(r.secret, r.commitment, r.extension.address!, commitment, extension.address!, '1')
@@ -108,11 +124,13 @@ describe('bitcoinwallet plugin', () => {
     await rejectsCode(completeRedemption(net, view, order.orderSeed, net.principal), 'PLUGIN_REFUSED')
   })
 
-  it('refuses to replace an order-time beneficiary (principal and fiduciary), and a redemption-time beneficiary without the share', async () => {
+  it('refuses to replace an order-time beneficiary (principal and fiduciary), and a redemption for a beneficiary without the share', async () => {
     const order = await placeOrder(net, { coin: '0' }, { beneficiary: net.beneficiary })
     await rejectsCode(net.plugin.prepareRedemption(net.principal.ctx, { order: order.view, extension: {}, beneficiary: net.stranger.info }), 'PLUGIN_REFUSED')
     const forged = { ...order.view, part3: { cid: order.view.part1CID, beneficiaryCID: net.stranger.held.cid, beneficiaryEncryptedData: new Uint8Array(0), extension: {} } }
     await rejectsCode(net.plugin.checkRedemption(net.fiduciary.ctx, { order: forged }), 'PLUGIN_REFUSED')
+    const orderTimeNoShare = { ...order.view, part3: { cid: order.view.part1CID, beneficiaryEncryptedData: new Uint8Array(0), extension: {} } }
+    await rejectsCode(net.plugin.checkRedemption(net.fiduciary.ctx, { order: orderTimeNoShare }), 'PLUGIN_REFUSED')
 
     const plain = await placeOrder(net, { coin: '0' })
     const noShare = { ...plain.view, part3: { cid: plain.view.part1CID, beneficiaryCID: net.stranger.held.cid, beneficiaryEncryptedData: new Uint8Array(0), extension: {} } }
@@ -126,13 +144,6 @@ describe('bitcoinwallet plugin', () => {
     const view = await requestRedemption(net, order)
     await rejectsCode(completeRedemption(net, view, order.orderSeed, net.stranger), 'PLUGIN_REFUSED')
     await rejectsCode(net.plugin.prepareRedemption(net.stranger.ctx, { order: order.view, extension: {}, beneficiary: net.beneficiary.info }), 'PLUGIN_REFUSED')
-  })
-
-  it('refuses a released seed that does not match the commitment', async () => {
-    const order = await placeOrder(net, { coin: '0' })
-    const view = await requestRedemption(net, order)
-    const wrongSeed = order.orderSeed.slice(); wrongSeed[0]! ^= 1
-    await rejectsCode(completeRedemption(net, view, wrongSeed, net.principal), 'ORDER_BAD_DOCUMENT')
   })
 
   it('bad coin, missing coin and unknown fields are PLUGIN_BAD_EXTENSION; the fiduciary refuses a bad part 1', async () => {

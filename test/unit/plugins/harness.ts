@@ -14,7 +14,7 @@ import assert from 'node:assert/strict'
 import { createLocalKeyFile, openLocalCustody } from '../../../src/adapters/custody/local.ts'
 import { cidV0Of } from '../../../src/adapters/ipfs/unixfs.ts'
 import { openSqliteState } from '../../../src/adapters/storage/sqlite.ts'
-import { isDtaError } from '../../../src/core/errors.ts'
+import { DtaError, isDtaError } from '../../../src/core/errors.ts'
 import type { ErrorCode } from '../../../src/core/errors.ts'
 import { createIdentityDocument } from '../../../src/core/identity.ts'
 import { newOrderReference } from '../../../src/core/order.ts'
@@ -22,7 +22,7 @@ import { randomBytes } from '../../../src/crypto/random.ts'
 import { commitmentPopSign, commitmentPopVerify, orderKeyFromSeed } from '../../../src/crypto/secp256k1.ts'
 import type { Custody } from '../../../src/ports/custody.ts'
 import type {
-  Extension, IdentityInfo, OrderResult, OrderView, Plugin, PluginContext, RedemptionKeys, RedemptionResult,
+  Extension, IdentityInfo, OrderBinding, OrderResult, OrderView, Plugin, PluginContext, RedemptionKeys, RedemptionResult,
 } from '../../../src/ports/plugin.ts'
 import type { StateRepository } from '../../../src/ports/state.ts'
 import { createPluginContext } from '../../../src/services/context.ts'
@@ -130,7 +130,7 @@ export async function placeOrder (net: Network, extension: Extension, options: {
 
 export interface RedemptionRequest {
   extension?: Extension
-  /** A beneficiary named at redemption (the service passes it only when it differs from the order's). */
+  /** A beneficiary named at redemption; the same as the order's is no change (as in the service). */
   beneficiary?: TestNode
 }
 
@@ -138,7 +138,10 @@ export interface RedemptionRequest {
 export async function requestRedemption (net: Network, order: PlacedOrder, request: RedemptionRequest = {}): Promise<OrderView> {
   const { plugin, principal, fiduciary } = net
   const named = request.beneficiary?.info
-  const beneficiary = named !== undefined && named.cid !== order.view.beneficiaryCID ? named : undefined
+  // as the order service: the plugin is given the beneficiary part 4 goes to (order-time, else named now);
+  // part 3 records only one named now for an order without one
+  const beneficiary = order.beneficiary ?? named
+  const redemptionBeneficiary = order.view.beneficiaryCID === undefined ? named : undefined
   const prepared = await plugin.prepareRedemption(principal.ctx, { order: order.view, extension: request.extension ?? {}, beneficiary })
   const view: OrderView = {
     ...order.view,
@@ -148,14 +151,24 @@ export async function requestRedemption (net: Network, order: PlacedOrder, reque
       extension: { ...(prepared.extension ?? {}) },
     },
   }
-  if (beneficiary !== undefined) view.part3!.beneficiaryCID = beneficiary.cid
+  if (redemptionBeneficiary !== undefined) view.part3!.beneficiaryCID = redemptionBeneficiary.cid
   await plugin.checkRedemption(fiduciary.ctx, { order: view })
   return view
 }
 
-/** The part 4 keys as the order service builds them for `recipient` (src/services/order.ts `redemptionKeys`). */
+/** The order binding of shares encrypted to a beneficiary (reference and part 2 CID). */
+export function bindingOf (order: OrderView): OrderBinding {
+  return { reference: order.reference, part2CID: order.part2!.cid }
+}
+
+/**
+ * The part 4 keys as the order service builds them for `recipient` (src/services/order.ts
+ * `redemptionKeys`): the order key checked against the commitment, a decryption bound to the order.
+ */
 export function keysFor (order: OrderView, orderSeed: Uint8Array, recipient: TestNode): RedemptionKeys {
-  const keys: RedemptionKeys = { orderSeed, decrypt: (data) => decryptForIdentity(recipient.held, data) }
+  const orderKey = orderKeyFromSeed(orderSeed)
+  if (!Buffer.from(orderKey.publicKey).equals(order.part2!.commitmentPublicKey)) throw new DtaError('ORDER_SECRET_MISMATCH', 'harness')
+  const keys: RedemptionKeys = { orderSeed, orderKey, decrypt: (data) => decryptForIdentity(recipient.held, bindingOf(order), data) }
   const beneficiaryCID = order.beneficiaryCID ?? order.part3?.beneficiaryCID
   if (beneficiaryCID !== undefined && recipient.held.cid === beneficiaryCID) keys.beneficiaryECPrivateKey = recipient.held.keys.ecPrivateKey
   return keys

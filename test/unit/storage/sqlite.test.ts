@@ -76,18 +76,19 @@ describe('sqlite state specifics', () => {
   it('applies a new migration on reopen, in order, and never re-runs an old one', async () => {
     const path = join(dir, 'm2.sqlite')
     const s1 = await openSqliteState({ path })
-    await s1.appendAudit({ op: 'order.refused', detail: 'before v3' })
+    await s1.appendAudit({ op: 'order.refused', detail: 'before the new ones' })
     await s1.close()
+    const next = MIGRATIONS.length + 1
     const later = [
       ...MIGRATIONS,
-      { version: 3, name: 'third', sql: "INSERT INTO extra (v) VALUES ('three')" },
-      { version: 2, name: 'second', sql: 'CREATE TABLE extra (v TEXT) STRICT' }
+      { version: next + 1, name: 'second new', sql: "INSERT INTO extra (v) VALUES ('second')" },
+      { version: next, name: 'first new', sql: 'CREATE TABLE extra (v TEXT) STRICT' }
     ]
     await (await openSqliteState({ path, migrations: later })).close()
     await (await openSqliteState({ path, migrations: later })).close()
     const db = raw(path)
-    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map(r => r.version), [1, 2, 3])
-    assert.deepEqual(db.prepare('SELECT v FROM extra').all().map(r => r.v), ['three'], 'v3 ran once, after v2')
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map(r => r.version), [...MIGRATIONS.map(m => m.version), next, next + 1])
+    assert.deepEqual(db.prepare('SELECT v FROM extra').all().map(r => r.v), ['second'], 'the second new one ran once, after the first')
     assert.equal(db.prepare('SELECT count(*) AS n FROM audit').get()?.n, 1, 'data kept')
     db.close()
   })
@@ -95,11 +96,35 @@ describe('sqlite state specifics', () => {
   it('a failing migration changes nothing', async () => {
     const path = join(dir, 'm3.sqlite')
     await (await openSqliteState({ path })).close()
-    const broken = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE half (v TEXT); THIS IS NOT SQL' }]
+    const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'broken', sql: 'CREATE TABLE half (v TEXT); THIS IS NOT SQL' }]
     await assert.rejects(openSqliteState({ path, migrations: broken }), code('STATE_UNAVAILABLE'))
     const db = raw(path)
     assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half'").get()?.n, 0)
-    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all().map(r => r.version), [1])
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all().map(r => r.version), MIGRATIONS.map(m => m.version))
+    db.close()
+  })
+
+  it('schema v2: rows released under v1 keep a NULL recipient; a recorded recipient never changes, even by raw SQL', async () => {
+    const path = join(dir, 'release.sqlite')
+    await (await openSqliteState({ path, migrations: MIGRATIONS.slice(0, 1) })).close()
+    const reference = 'ab'.repeat(16)
+    const cidOf = (c: string): string => `Qm${c.repeat(44)}`
+    // a fiduciary order released under schema v1, written as v1 wrote it
+    const v1 = raw(path)
+    v1.prepare('INSERT INTO sealed_seeds (record_id, sealed, key_id, created_at, updated_at) VALUES (?, ?, ?, 0, 0)').run(orderSeedRecordId('fiduciary', reference), fakeSealed(), '0102030405060708')
+    v1.prepare(`INSERT INTO orders (role, reference, plugin, principal_cid, fiduciary_cid, part1_cid, part2_cid, part3_cid, part4_cid, commitment, seed_record_id, created_at, updated_at)
+      VALUES ('fiduciary', ?, 'milagro', ?, ?, ?, ?, ?, ?, 'c', ?, 0, 0)`).run(reference, cidOf('P'), cidOf('F'), cidOf('1'), cidOf('2'), cidOf('3'), cidOf('4'), orderSeedRecordId('fiduciary', reference))
+    v1.close()
+    const v2 = await openSqliteState({ path })
+    const legacy = await v2.getOrder('fiduciary', reference)
+    assert.equal(legacy?.releasedTo, null)
+    assert.equal(legacy?.part4Cid, cidOf('4'), 'data kept')
+    await v2.claimRelease(reference, { part3Cid: cidOf('3'), releasedTo: cidOf('P') })
+    await v2.close()
+    const db = raw(path)
+    assert.throws(() => db.prepare('UPDATE orders SET released_to = ? WHERE reference = ?').run(cidOf('X'), reference), /released to one recipient only/)
+    assert.throws(() => db.prepare('UPDATE orders SET released_to = NULL WHERE reference = ?').run(reference), /released to one recipient only/)
+    db.prepare('UPDATE orders SET released_to = ? WHERE reference = ?').run(cidOf('P'), reference) // the same value is no change
     db.close()
   })
 
