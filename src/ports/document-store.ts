@@ -28,8 +28,16 @@ export interface DocumentStore {
   accept (cid: string, bytes: Uint8Array, options?: AbortOptions): Promise<void>
 }
 
-/** The read side of a document store: what a service needs to resolve a CID. */
-export type DocumentReader = Pick<DocumentStore, 'get'>
+/**
+ * The read side of a document store: what a service needs to resolve a CID. A request's inline
+ * documents (src/services/inline.ts) are a reader too, and `use` tells it that a document it
+ * holds was needed even though the caller had it already (a verified identity document in a
+ * cache), so that the request stores it once accepted.
+ */
+export interface DocumentReader {
+  get (cid: string, options?: AbortOptions): Promise<Uint8Array>
+  use? (cid: string, options?: AbortOptions): Promise<void>
+}
 
 /** No document (envelope) is larger than this (PROTOCOL §4). */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024

@@ -87,7 +87,11 @@ export class Identities {
   /** Fetches and verifies an identity document (IDENTITY_NOT_FOUND if no peer has it in time). */
   async document (cid: string, options: ReadOptions = {}): Promise<IdentityDocument> {
     const cached = this.#docCache.get(cid)
-    if (cached !== undefined) return cached
+    if (cached !== undefined) {
+      // verified before, maybe for a request that was then refused: this one needs it, so it keeps it
+      await options.from?.use?.(cid, options)
+      return cached
+    }
     let bytes: Uint8Array
     try {
       bytes = await (options.from ?? this.#documents).get(cid, options)

@@ -40,10 +40,20 @@ export class Inbound implements DocumentReader {
   }
 
   async get (cid: string, options?: AbortOptions): Promise<Uint8Array> {
+    return await this.#inline(cid) ?? await this.#store.get(cid, options)
+  }
+
+  /** Marks an inline document as used without reading it from the store when it was not sent. */
+  async use (cid: string): Promise<void> {
+    await this.#inline(cid)
+  }
+
+  /** The inline document `cid`, checked against its CID and marked used; undefined if it was not sent. */
+  async #inline (cid: string): Promise<Uint8Array | undefined> {
     const used = this.#used.get(cid)
     if (used !== undefined) return used
     const base64 = this.#sent.get(cid)
-    if (base64 === undefined) return await this.#store.get(cid, options)
+    if (base64 === undefined) return undefined
     const bytes = new Uint8Array(Buffer.from(base64, 'base64'))
     if (bytes.length > MAX_DOCUMENT_BYTES) throw new DtaError('DOCUMENT_TOO_LARGE', `${cid}: ${bytes.length} bytes`)
     const actual = await this.#cidOf(bytes)
