@@ -62,7 +62,11 @@ function otherBackend (to: CustodyBackend): CustodyBackend {
   return to === 'pkcs11' ? 'local' : 'pkcs11'
 }
 
-/** Refuses if the node's API answers on its configured address. */
+/**
+ * Refuses if the node's API answers on its configured address: its status names this node, or it
+ * refuses the probe's Host (403 HOST_NOT_ALLOWED: a D-TA node listens there under a name it was
+ * not given, and a running node must never be migrated under).
+ */
 async function refuseIfRunning (config: Config): Promise<void> {
   const at = config.http.listenAddr.lastIndexOf(':')
   const port = Number(config.http.listenAddr.slice(at + 1))
@@ -74,7 +78,8 @@ async function refuseIfRunning (config: Config): Promise<void> {
   let answered = false
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(1000) })
-    answered = response.ok && (await response.json() as { nodeCID?: unknown }).nodeCID === config.node.nodeID
+    const body = await response.json() as { nodeCID?: unknown, code?: unknown }
+    answered = response.ok ? body.nodeCID === config.node.nodeID : body.code === 'HOST_NOT_ALLOWED'
   } catch { /* nothing listening: good */ }
   if (answered) throw new DtaError('CUSTODY_UNAVAILABLE', `the node is running (${url} answers): stop it before migrating custody`)
 }

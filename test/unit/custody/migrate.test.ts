@@ -11,6 +11,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -259,6 +261,22 @@ describe('custody migration local ⇄ pkcs11', () => {
     } finally {
       await both.close()
     }
+  })
+
+  it('refuses while the node runs: its status answers, or it refuses the probe\'s Host (a name not in http.allowedHosts)', async () => {
+    const home = await makeHome('migrate-running', { identities: 1, fiduciary: 1, principal: 0 })
+    for (const answer of [{ status: 200, body: { nodeCID: NODE_CID } }, { status: 403, body: { statusCode: 403, code: 'HOST_NOT_ALLOWED', message: 'x' } }]) {
+      const server = createServer((_req, res) => { res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body)) })
+      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+      const config = await loadConfig({ home: home.dir, env: {} })
+      await writeConfig(home.dir, { ...config, http: { ...config.http, listenAddr: `127.0.0.1:${(server.address() as AddressInfo).port}` } })
+      try {
+        await assert.rejects(migrateCustody({ home: home.dir, to: 'pkcs11', env: {} }), code('CUSTODY_UNAVAILABLE'))
+      } finally {
+        await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+      }
+    }
+    assert.equal((await loadConfig({ home: home.dir, env: {} })).node.custody, 'local', 'nothing was migrated')
   })
 
   it('refuses a bad target and an uninitialised home', async () => {
