@@ -117,14 +117,9 @@ async function daemon (): Promise<void> {
     logger.warn('NO AUTHENTICATION: http.oidcIssuer is not set, so anyone who can reach the API can create identities and redeem secrets. Keep http.listenAddr on loopback or configure OAuth2.')
   }
   const node = await createNode({ home, config, logger })
-  let address: string
-  try {
-    address = await node.start()
-  } catch (err) {
-    await node.stop()
-    throw err
-  }
-  logger.info({ address, metrics: node.metricsAddress(), nodeCID: node.nodeCID, nodeType: config.node.nodeType, plugin: config.plugins.service, peerID: node.documents.peerId(), ipfs: node.documents.multiaddrs() }, 'milagro node listening')
+  // The handlers are in place before the node starts, so a signal that follows the "listening"
+  // line at once (a supervisor, a test) always finds them: on a busy machine the process can be
+  // descheduled between writing that line and the next statement.
   let stopping = false
   const shutdown = (signal: string): void => {
     if (stopping) return
@@ -136,6 +131,16 @@ async function daemon (): Promise<void> {
   }
   process.on('SIGINT', () => { shutdown('SIGINT') })
   process.on('SIGTERM', () => { shutdown('SIGTERM') })
+  let address: string
+  try {
+    address = await node.start()
+  } catch (err) {
+    if (stopping) return
+    await node.stop()
+    throw err
+  }
+  if (stopping) return
+  logger.info({ address, metrics: node.metricsAddress(), nodeCID: node.nodeCID, nodeType: config.node.nodeType, plugin: config.plugins.service, peerID: node.documents.peerId(), ipfs: node.documents.multiaddrs() }, 'milagro node listening')
 }
 
 async function start (values: Values): Promise<void> {
