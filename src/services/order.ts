@@ -151,12 +151,11 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     return keys
   }
 
-  /** Runs the plugin's completeRedemption, then wipes the seed (a view into part 4's plaintext) and the order key. */
+  /** Runs the plugin's completeRedemption, then wipes the order key (callers wipe the seed, a view into part 4's plaintext). */
   async function complete (order: OrderView, requestExtension: Extension, keys: RedemptionKeys): Promise<{ secret: string, commitment: string, extension: Extension }> {
     try {
       return await plugin.completeRedemption(pluginContext, { order, requestExtension, keys })
     } finally {
-      wipe(keys.orderSeed)
       wipe(keys.orderKey.privateKey)
     }
   }

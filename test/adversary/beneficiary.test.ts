@@ -13,12 +13,8 @@ import { test } from 'node:test'
 import { newOrderReference, openOrderPart } from '../../src/core/order.ts'
 import { randomBytes } from '../../src/crypto/random.ts'
 import { orderKeyFromSeed } from '../../src/crypto/secp256k1.ts'
-import { b64, createWorld, newPart1, nodeKeys, party, seal, show, unb64, withPart2, withPart3, withPart4 } from './fixtures/world.ts'
-import type { Doc, HonestNode, Party } from './fixtures/world.ts'
-
-async function fulfil (fiduciary: HonestNode, path: 'order' | 'order/secret', cidField: 'orderPart1CID' | 'orderPart3CID', by: Party, part: Doc, extra: Doc[] = []) {
-  return await fiduciary.call('POST', `/v1/fulfill/${path}`, { [cidField]: part.cid, documentCID: by.cid, documents: Object.fromEntries([part, by, ...extra].map(d => [d.cid, b64(d.bytes)])) })
-}
+import { createWorld, fulfil, newPart1, nodeKeys, party, seal, show, unb64, withPart2, withPart3, withPart4 } from './fixtures/world.ts'
+import type { Doc, Party } from './fixtures/world.ts'
 
 test('a beneficiary redeems what it is named for, and nothing else', { timeout: 120_000 }, async (t) => {
   const world = await createWorld(t)
@@ -31,7 +27,7 @@ test('a beneficiary redeems what it is named for, and nothing else', { timeout: 
     const reference = newOrderReference()
     const doc1 = newPart1({ reference, plugin: 'milagro', principal: alice.cid, fiduciary: fiduciary.cid, beneficiary: beneficiary?.cid })
     const p1 = await seal(alice, doc1, [alice.pub, fid.pub, ...(beneficiary === undefined ? [] : [beneficiary.pub])])
-    const answer = await fulfil(fiduciary, 'order', 'orderPart1CID', alice, p1, beneficiary === undefined ? [] : [beneficiary])
+    const answer = await fulfil(fiduciary, 'order', alice, p1, beneficiary === undefined ? [] : [beneficiary])
     assert.equal(answer.status, 200, show(answer.body))
     const p2: Doc = { cid: answer.body.orderPart2CID, bytes: unb64(answer.body.documents[answer.body.orderPart2CID]) }
     return { p1, p2, doc2: openOrderPart(p2.bytes, fid.verifier, alice.reader).document }
@@ -40,29 +36,29 @@ test('a beneficiary redeems what it is named for, and nothing else', { timeout: 
   // named at order time, bob tries to hand the order to carol
   const forBob = await order(bob)
   const handOver = await seal(bob, withPart3(forBob.doc2, forBob.p2.cid, { beneficiaryCid: carol.cid }), [bob.pub, fid.pub, carol.pub], forBob.p2.cid)
-  const r1 = await fulfil(fiduciary, 'order/secret', 'orderPart3CID', bob, handOver, [carol])
+  const r1 = await fulfil(fiduciary, 'order/secret', bob, handOver, [carol])
   assert.equal(r1.status, 403, show(r1.body))
   assert.equal(r1.body.code, 'ORDER_NOT_ENTITLED')
 
   // named only at redemption by alice, carol then signs a redemption herself
   const plain = await order()
   const toCarol = await seal(alice, withPart3(plain.doc2, plain.p2.cid, { beneficiaryCid: carol.cid }), [alice.pub, fid.pub, carol.pub], plain.p2.cid)
-  assert.equal((await fulfil(fiduciary, 'order/secret', 'orderPart3CID', alice, toCarol, [carol])).status, 200)
+  assert.equal((await fulfil(fiduciary, 'order/secret', alice, toCarol, [carol])).status, 200)
   const carolAsks = await seal(carol, withPart3(plain.doc2, plain.p2.cid, { beneficiaryCid: carol.cid }), [carol.pub, fid.pub], plain.p2.cid)
-  const r2 = await fulfil(fiduciary, 'order/secret', 'orderPart3CID', carol, carolAsks)
+  const r2 = await fulfil(fiduciary, 'order/secret', carol, carolAsks)
   assert.equal(r2.status, 403, show(r2.body))
   assert.equal(r2.body.code, 'ORDER_NOT_ENTITLED')
 
   // bob asks for an order that does not name him
   const other = await order()
   const bobAsks = await seal(bob, withPart3(other.doc2, other.p2.cid), [bob.pub, fid.pub], other.p2.cid)
-  const r3 = await fulfil(fiduciary, 'order/secret', 'orderPart3CID', bob, bobAsks)
+  const r3 = await fulfil(fiduciary, 'order/secret', bob, bobAsks)
   assert.equal(r3.status, 403, show(r3.body))
   assert.equal(r3.body.code, 'ORDER_NOT_ENTITLED')
 
   // bob, named at order time, may ask himself: part 4 goes to him (and the fiduciary) only
   const own = await seal(bob, withPart3(forBob.doc2, forBob.p2.cid), [bob.pub, fid.pub, alice.pub], forBob.p2.cid)
-  const r4 = await fulfil(fiduciary, 'order/secret', 'orderPart3CID', bob, own)
+  const r4 = await fulfil(fiduciary, 'order/secret', bob, own)
   assert.equal(r4.status, 200, show(r4.body))
   const p4 = unb64(r4.body.documents[r4.body.orderPart4CID])
   assert.equal(openOrderPart(p4, fid.verifier, bob.reader).document.orderPart4!.secret.length, 32)

@@ -25,7 +25,7 @@ import type { OrderDocument } from '../../src/envelope/gen/dta_pb.ts'
 import { randomBytes } from '../../src/crypto/random.ts'
 import { orderKeyFromSeed, secpPublicKey } from '../../src/crypto/secp256k1.ts'
 import {
-  b64, createWorld, doc, newPart1, nodeKeys, party, scalarBytes, seal, show, unb64, withPart2, withPart3, withPart4,
+  createWorld, doc, fulfil, newPart1, nodeKeys, party, scalarBytes, seal, show, unb64, withPart2, withPart3, withPart4,
 } from './fixtures/world.ts'
 import type { Doc, HonestNode, Party } from './fixtures/world.ts'
 
@@ -36,12 +36,8 @@ async function fiduciaryOf (node: HonestNode) {
   const keys = await nodeKeys(node)
   return {
     ...keys,
-    async order (by: Party, p1: Doc, extra: Doc[] = []) {
-      return await node.call('POST', '/v1/fulfill/order', { orderPart1CID: p1.cid, documentCID: by.cid, documents: Object.fromEntries([p1, by, ...extra].map(d => [d.cid, b64(d.bytes)])) })
-    },
-    async secret (by: Party, p3: Doc, extra: Doc[] = []) {
-      return await node.call('POST', '/v1/fulfill/order/secret', { orderPart3CID: p3.cid, documentCID: by.cid, documents: Object.fromEntries([p3, by, ...extra].map(d => [d.cid, b64(d.bytes)])) })
-    },
+    order: async (by: Party, p1: Doc, extra: Doc[] = []) => await fulfil(node, 'order', by, p1, extra),
+    secret: async (by: Party, p3: Doc, extra: Doc[] = []) => await fulfil(node, 'order/secret', by, p3, extra),
   }
 }
 type Fiduciary = Awaited<ReturnType<typeof fiduciaryOf>>
