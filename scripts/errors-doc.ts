@@ -1,11 +1,11 @@
 /**
- * Writes docs/errors.md from the error registry (src/core/errors.ts). A unit test fails when the
+ * Writes docs/errors.md from the error registry (src/errors.ts). A unit test fails when the
  * committed table and the registry differ, so run `npm run docs:errors` after adding a code.
  * @module
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { ERRORS } from '../src/core/errors.ts'
+import { ERRORS } from '../src/errors.ts'
 
 export function renderErrorsDoc (): string {
   const rows = Object.entries(ERRORS).map(([code, spec]) => `| \`${code}\` | ${spec.status} | ${spec.message} |`)
@@ -14,7 +14,7 @@ export function renderErrorsDoc (): string {
     '',
     'Every failure the D-TA reports carries one of these stable codes. Over HTTP the body is',
     '`{statusCode, code, message}`; the message may add a detail (a CID, a field name, a size) after',
-    'a colon, never a secret. Codes are never renamed or reused. Generated from `src/core/errors.ts`',
+    'a colon, never a secret. Codes are never renamed or reused. Generated from `src/errors.ts`',
     'by `npm run docs:errors`.',
     '',
     '| code | HTTP status | message |',

@@ -11,8 +11,8 @@
  * @module
  */
 import { open } from 'node:fs/promises'
-import { DtaError } from '../core/errors.ts'
-import type { ErrorCode } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
+import type { ErrorCode } from '../errors.ts'
 
 /** Throws `code` (detail: `<path> has mode <octal>`) if group or others have any permission bit. */
 export function assertOwnerOnly (path: string, stats: { mode: number }, code: ErrorCode): void {

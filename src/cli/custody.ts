@@ -21,7 +21,7 @@
  * under it and under other keys.
  * @module
  */
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { loadConfig, resolveInHome, writeConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
 import { openSqliteState } from '../adapters/storage/sqlite.ts'

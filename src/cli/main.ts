@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util'
 import { stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline/promises'
-import { DtaError, isDtaError } from '../core/errors.ts'
+import { DtaError, isDtaError } from '../errors.ts'
 import { CONFIG_FILE, loadConfig, resolveHome, resolveInHome } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
 import { createRequire } from 'node:module'

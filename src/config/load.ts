@@ -15,7 +15,7 @@ import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { Value } from 'typebox/value'
 import { Document, isMap, isScalar, parse } from 'yaml'
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { ConfigSchema, describeConfig, envName } from './schema.ts'
 import type { Config, ConfigKeyDoc, PartialConfig } from './schema.ts'
 

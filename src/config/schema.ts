@@ -14,8 +14,8 @@
  * @module
  */
 import { Type } from 'typebox'
-import { CIDV0_PATTERN } from '../core/cid.ts'
 import type { Static, TSchema } from 'typebox'
+import { CIDV0_PATTERN } from '../ports/common.ts'
 
 // ── formats ────────────────────────────────────────────────────────────────────────────────────
 

@@ -9,7 +9,7 @@
  * verifies shape, the self-signature and the proof of possession before any key is returned.
  * @module
  */
-import { DtaError } from './errors.ts'
+import { DtaError } from '../errors.ts'
 import { blsKeyGen, blsPopProve, blsPopVerify, blsPublicKey } from '../crypto/bls.ts'
 import type { BlsSecretKey } from '../crypto/bls.ts'
 import { hkdfSha256, utf8, wipe } from '../crypto/hash.ts'

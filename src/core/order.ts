@@ -12,8 +12,8 @@
  * @module
  */
 import { clone, equals } from '@bufbuild/protobuf'
-import { isCIDv0 as isCID } from './cid.ts'
-import { DtaError } from './errors.ts'
+import { isCIDv0 as isCID, isOrderReference } from '../ports/common.ts'
+import { DtaError } from '../errors.ts'
 import { timingSafeEqual, toHex, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
 import { orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
@@ -25,7 +25,6 @@ import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
 import type { OrderView } from '../ports/plugin.ts'
 
 export const ORDER_TYPE_SAFEGUARD = 1
-export const REFERENCE_PATTERN = /^[0-9a-f]{32}$/
 const COMMITMENT_KEY_BYTES = 33
 const COMMITMENT_POP_BYTES = 64
 const MAX_EXTENSION_ENTRIES = 32
@@ -55,7 +54,7 @@ function checkExtension (ext: Record<string, string>, where: string): void {
 
 /** Validates an OrderDocument for the given part number (1..4) and builds its view. */
 export function validateOrder (doc: OrderDocument, part: 1 | 2 | 3 | 4, part1CID: string): OrderView {
-  if (!REFERENCE_PATTERN.test(doc.reference)) bad('reference')
+  if (!isOrderReference(doc.reference)) bad('reference')
   if (doc.type !== ORDER_TYPE_SAFEGUARD) bad(`order type ${doc.type}`)
   if (!isCID(doc.principalCid)) bad('principal CID')
   if (!isCID(doc.fiduciaryCid)) bad('fiduciary CID')

@@ -8,7 +8,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto'
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { concatBytes } from './hash.ts'
 
 export const AES_GCM_NONCE_BYTES = 12

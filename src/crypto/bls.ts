@@ -18,7 +18,7 @@
  */
 import { PublicKey, SecretKey, Signature, verify as blstVerify } from '@chainsafe/blst'
 import { bls12_381 } from '@noble/curves/bls12-381.js'
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { toHex, wipe } from './hash.ts'
 
 export const BLS_DST_SIGN = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_'

@@ -16,7 +16,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, createECDH } from 'node:crypto'
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { concatBytes, fromBuffer, hmacSha256, sha256, timingSafeEqual, wipe } from './hash.ts'
 
 export const ECIES_V_BYTES = 65

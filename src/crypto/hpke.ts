@@ -12,7 +12,7 @@
  * the project needs one yet.
  * @module
  */
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { aes256GcmDecrypt, aes256GcmEncrypt, AES_256_KEY_BYTES, AES_GCM_NONCE_BYTES } from './aead.ts'
 import { concatBytes, hkdfExpandSha256, hkdfExtractSha256, utf8, wipe } from './hash.ts'
 import { xwingDecapsulate, xwingEncapsulate, XWING_CIPHERTEXT_BYTES } from './xwing.ts'

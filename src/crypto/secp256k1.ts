@@ -41,7 +41,7 @@ import { ripemd160 } from '@noble/hashes/legacy.js'
 import { createBase58check } from '@scure/base'
 import { wordlist as english } from '@scure/bip39/wordlists/english.js'
 import { signSchnorr, verifySchnorr } from 'tiny-secp256k1'
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { concatBytes, fromBuffer, lengthPrefixed, sha256, utf8, wipe } from './hash.ts'
 import { randomBytes } from './random.ts'
 

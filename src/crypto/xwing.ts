@@ -24,7 +24,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto'
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { asBuffer, concatBytes, fromBuffer, sha3_256, shake256, wipe } from './hash.ts'
 
 export const XWING_SEED_BYTES = 32

@@ -10,8 +10,8 @@
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import type { DescMessage, MessageShape, MessageInitShape } from '@bufbuild/protobuf'
-import { DtaError } from '../core/errors.ts'
-import type { ErrorCode } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
+import type { ErrorCode } from '../errors.ts'
 
 export function encode<D extends DescMessage> (schema: D, value: MessageInitShape<D>): Uint8Array {
   return toBinary(schema, create(schema, value))

@@ -13,7 +13,7 @@
  * key unwrap, key commitment and body decryption. Nothing is returned before the signature holds.
  * @module
  */
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import { aes256GcmDecrypt, aes256GcmEncrypt, AES_GCM_NONCE_BYTES, AES_GCM_TAG_BYTES } from '../crypto/aead.ts'
 import { blsSign, blsVerify } from '../crypto/bls.ts'
 import type { BlsSecretKey } from '../crypto/bls.ts'

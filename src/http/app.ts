@@ -12,7 +12,7 @@
  * 401-versus-403 difference either. No CORS is granted: no `Access-Control-Allow-*` header is
  * ever sent, and a preflight is refused.
  *
- * Every error leaves as `{statusCode, code, message}` with a code from src/core/errors.ts:
+ * Every error leaves as `{statusCode, code, message}` with a code from src/errors.ts:
  * DtaErrors keep their own; schema failures are REQUEST_INVALID (422, as the original), bad JSON
  * REQUEST_MALFORMED, oversized bodies REQUEST_TOO_LARGE; anything unexpected is INTERNAL with a
  * fixed message (the cause is logged, never returned). Request bodies are validated strictly
@@ -27,14 +27,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
-import { DtaError } from '../core/errors.ts'
-import type { ErrorCode } from '../core/errors.ts'
-import type { NodeServices } from '../services/api.ts'
+import { DtaError } from '../errors.ts'
+import type { ErrorCode } from '../errors.ts'
+import type { NodeServices } from '../ports/api.ts'
 import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
-import * as S from './schemas.ts'
+import * as S from '../ports/api.ts'
 
 export interface AppOptions {
   services: NodeServices

@@ -27,7 +27,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { DtaError, isDtaError } from '../core/errors.ts'
+import { DtaError, isDtaError } from '../errors.ts'
 
 /** Asymmetric JWS algorithms accepted by default. Never `none`, never HS*. */
 export const ASYMMETRIC_ALGORITHMS: readonly string[] = [

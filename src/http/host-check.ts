@@ -38,7 +38,7 @@
  * @module
  */
 import { isIP, isIPv6 } from 'node:net'
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 
 /** The entry of `http.allowedHosts` that turns the check off. */
 export const ANY_HOST = '*'

@@ -5,7 +5,7 @@
  * (src/plugins/example/) is deliberately not listed.
  * @module
  */
-import { DtaError } from '../core/errors.ts'
+import { DtaError } from '../errors.ts'
 import type { Plugin } from '../ports/plugin.ts'
 import { bitcoinWalletPlugin } from './bitcoinwallet/index.ts'
 import { milagroPlugin } from './milagro/index.ts'

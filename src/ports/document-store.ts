@@ -16,10 +16,7 @@
  *   DOCUMENT_TOO_LARGE.
  * @module
  */
-
-export interface AbortOptions {
-  signal?: AbortSignal
-}
+import type { AbortOptions } from './common.ts'
 
 export interface DocumentStore {
   put (bytes: Uint8Array, options?: AbortOptions): Promise<string>

@@ -3,8 +3,11 @@
  * adapter is the real one; a `multi` node calls its own fulfil service directly.
  * @module
  */
-import type { AbortOptions } from './document-store.ts'
-import type { FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse } from '../services/api.ts'
+
+import type { AbortOptions } from './common.ts'
+import type {
+  FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse,
+} from './api.ts'
 
 export interface FiduciaryClient {
   fulfillOrder (request: FulfillOrderRequest, options?: AbortOptions): Promise<FulfillOrderResponse>

@@ -8,13 +8,12 @@
  *   principal  prepareOrder → (fiduciary: checkOrder) → completeOrder
  *   principal  prepareRedemption → (fiduciary: checkRedemption) → completeRedemption
  *                                              (on the recipient's node: principal or beneficiary)
- * Hooks throw DtaError('PLUGIN_BAD_EXTENSION' | 'PLUGIN_REFUSED', detail) for refusals.
+ * Hooks throw DtaError('PLUGIN_BAD_EXTENSION' | 'PLUGIN_REFUSED', detail) for refusals, and take
+ * `{ signal }` like every I/O method, to pass on to their store and custody calls.
  * @module
  */
-import type { AbortOptions } from './document-store.ts'
+import type { AbortOptions, Extension } from './common.ts'
 import type { PluginStore } from './state.ts'
-
-export type Extension = Record<string, string>
 
 /** What a plugin may know of an identity: its CID and public keys. */
 export interface IdentityInfo {
@@ -89,19 +88,19 @@ export interface Plugin {
   readonly name: string
   readonly vendor: string
   /** Principal: validate the request extension and prepare part 1. */
-  prepareOrder (ctx: PluginContext, input: { reference: string, extension: Extension, beneficiary?: IdentityInfo }): Promise<PreparedOrder>
+  prepareOrder (ctx: PluginContext, input: { reference: string, extension: Extension, beneficiary?: IdentityInfo }, options?: AbortOptions): Promise<PreparedOrder>
   /** Fiduciary: refuse a part 1 this plugin cannot serve. */
-  checkOrder (ctx: PluginContext, order: OrderView): Promise<void>
+  checkOrder (ctx: PluginContext, order: OrderView, options?: AbortOptions): Promise<void>
   /** Principal: turn the fiduciary's commitment key into the answer to the client. */
-  completeOrder (ctx: PluginContext, input: { order: OrderView, requestExtension: Extension, beneficiary?: IdentityInfo }): Promise<OrderResult>
+  completeOrder (ctx: PluginContext, input: { order: OrderView, requestExtension: Extension, beneficiary?: IdentityInfo }, options?: AbortOptions): Promise<OrderResult>
   /**
    * Principal: validate the redemption request and prepare part 3. `beneficiary` is the identity
    * part 4 will be released to when it is not the principal: the beneficiary named at order time,
    * or the one named now (`order.beneficiaryCID` tells which).
    */
-  prepareRedemption (ctx: PluginContext, input: { order: OrderView, extension: Extension, beneficiary?: IdentityInfo }): Promise<PreparedRedemption>
+  prepareRedemption (ctx: PluginContext, input: { order: OrderView, extension: Extension, beneficiary?: IdentityInfo }, options?: AbortOptions): Promise<PreparedRedemption>
   /** Fiduciary: the plugin's beneficiary rules for a part 3. */
-  checkRedemption (ctx: PluginContext, input: { order: OrderView }): Promise<void>
+  checkRedemption (ctx: PluginContext, input: { order: OrderView }, options?: AbortOptions): Promise<void>
   /** Recipient: turn the released seed into the final secret. */
-  completeRedemption (ctx: PluginContext, input: { order: OrderView, requestExtension: Extension, keys: RedemptionKeys }): Promise<RedemptionResult>
+  completeRedemption (ctx: PluginContext, input: { order: OrderView, requestExtension: Extension, keys: RedemptionKeys }, options?: AbortOptions): Promise<RedemptionResult>
 }

@@ -25,15 +25,11 @@
  * Where an update takes an `extension`, it is merged into the stored map (new keys win).
  * @module
  */
+import type { AbortOptions, Extension, SortBy } from './common.ts'
 
-export interface StateOptions {
-  signal?: AbortSignal
-}
 
 // ── pagination ──────────────────────────────────────────────────────────────────────────────────
 
-export type SortBy = 'dateCreatedAsc' | 'dateCreatedDesc'
-export const SORT_BY_VALUES: readonly SortBy[] = ['dateCreatedAsc', 'dateCreatedDesc']
 export const MAX_PER_PAGE = 100
 
 /** `page` ≥ 1, `perPage` 1..100 (else STATE_BAD_PAGE); `sortBy` defaults to dateCreatedAsc. Ties keep insertion order. */
@@ -93,12 +89,12 @@ export interface IdentityRepository {
    * identity (no seed on either side) returns the stored row; any other duplicate CID throws
    * STATE_IDENTITY_EXISTS.
    */
-  insertIdentity (identity: NewIdentity, options?: StateOptions): Promise<IdentityRecord>
-  getIdentity (cid: string, options?: StateOptions): Promise<IdentityRecord | undefined>
-  getNodeIdentity (options?: StateOptions): Promise<IdentityRecord | undefined>
+  insertIdentity (identity: NewIdentity, options?: AbortOptions): Promise<IdentityRecord>
+  getIdentity (cid: string, options?: AbortOptions): Promise<IdentityRecord | undefined>
+  getNodeIdentity (options?: AbortOptions): Promise<IdentityRecord | undefined>
   /** Identities this node holds the seed of, or all (`includeForeign`), paged and sorted by createdAt. */
-  listIdentities (page: PageRequest & { includeForeign?: boolean }, options?: StateOptions): Promise<IdentityRecord[]>
-  countIdentities (filter?: { includeForeign?: boolean }, options?: StateOptions): Promise<number>
+  listIdentities (page: PageRequest & { includeForeign?: boolean }, options?: AbortOptions): Promise<IdentityRecord[]>
+  countIdentities (filter?: { includeForeign?: boolean }, options?: AbortOptions): Promise<number>
 }
 
 // ── orders ──────────────────────────────────────────────────────────────────────────────────────
@@ -106,8 +102,6 @@ export interface IdentityRepository {
 /** Which side of an order a row records; a `multi` node holds both rows for one reference. */
 export type OrderRole = 'principal' | 'fiduciary'
 
-/** Plugin extension values: public strings only. */
-export type Extension = Readonly<Record<string, string>>
 
 export interface OrderRecord {
   readonly role: OrderRole
@@ -121,7 +115,7 @@ export interface OrderRecord {
   readonly part3Cid: string | null
   readonly part4Cid: string | null
   readonly commitment: string | null
-  readonly extension: Extension
+  readonly extension: Readonly<Extension>
   /** The custody record id of this row's sealed seed, or null when it has none. */
   readonly seedRecordId: string | null
   readonly createdAt: number
@@ -143,7 +137,7 @@ export interface NewOrder {
   part1Cid?: string | null
   part2Cid?: string | null
   commitment?: string | null
-  extension?: Extension
+  extension?: Readonly<Extension>
   /** Defaults to now. */
   createdAt?: number
   /**
@@ -163,7 +157,7 @@ export interface NewFiduciaryOrder {
   /** Pass these when part 2 is already written, so a repeat of part 1 returns the same part 2. */
   part2Cid?: string | null
   commitment?: string | null
-  extension?: Extension
+  extension?: Readonly<Extension>
   createdAt?: number
   /** The order seed sealed under `orderSeedRecordId('fiduciary', reference)`. */
   sealedSeed: Uint8Array
@@ -171,26 +165,26 @@ export interface NewFiduciaryOrder {
 
 export interface OrderRepository {
   /** Inserts a new row (and its sealed seed, if any, in the same transaction); STATE_ORDER_EXISTS if (role, reference) is taken. */
-  createOrder (order: NewOrder, options?: StateOptions): Promise<OrderRecord>
+  createOrder (order: NewOrder, options?: AbortOptions): Promise<OrderRecord>
   /**
    * The fiduciary's atomic insert (PROTOCOL §6): the order row, its sealed seed and a `seed.created`
    * audit entry in ONE durable transaction. The same part 1 seen again returns the stored row with
    * `created: false` (the new sealed seed is discarded); a different part 1 for a known reference
    * throws STATE_ORDER_CONFLICT.
    */
-  createFiduciaryOrder (order: NewFiduciaryOrder, options?: StateOptions): Promise<{ order: OrderRecord, created: boolean }>
-  getOrder (role: OrderRole, reference: string, options?: StateOptions): Promise<OrderRecord | undefined>
+  createFiduciaryOrder (order: NewFiduciaryOrder, options?: AbortOptions): Promise<{ order: OrderRecord, created: boolean }>
+  getOrder (role: OrderRole, reference: string, options?: AbortOptions): Promise<OrderRecord | undefined>
   /**
    * Records part 2 and the commitment. Part 2 is write-once: the same values again are a no-op,
    * different ones throw STATE_ORDER_CONFLICT. STATE_ORDER_NOT_FOUND if there is no such row.
    */
-  setOrderPart2 (role: OrderRole, reference: string, part: { part2Cid: string, commitment: string, extension?: Extension }, options?: StateOptions): Promise<OrderRecord>
+  setOrderPart2 (role: OrderRole, reference: string, part: { part2Cid: string, commitment: string, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>
   /**
    * Records a redemption request (part 3), and the beneficiary when one is named at redemption.
    * Needs part 2 (STATE_ORDER_PART_MISSING). A different part 3 replaces the old one and clears
    * part 4 (which answered the old part 3); the service decides whether that is allowed.
    */
-  setOrderPart3 (role: OrderRole, reference: string, part: { part3Cid: string, beneficiaryCid?: string | null, extension?: Extension }, options?: StateOptions): Promise<OrderRecord>
+  setOrderPart3 (role: OrderRole, reference: string, part: { part3Cid: string, beneficiaryCid?: string | null, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>
   /**
    * The fiduciary's release decision (PROTOCOL §6: atomic release), made by the database write
    * itself: records part 3 (and a beneficiary named at redemption) and `releasedTo` on the
@@ -200,15 +194,15 @@ export interface OrderRepository {
    * different part 3 clears part 4 (which answered the old one); the same part 3 keeps it. Needs
    * part 2 (STATE_ORDER_PART_MISSING).
    */
-  claimRelease (reference: string, claim: { part3Cid: string, beneficiaryCid?: string | null, releasedTo: string }, options?: StateOptions): Promise<OrderRecord>
+  claimRelease (reference: string, claim: { part3Cid: string, beneficiaryCid?: string | null, releasedTo: string }, options?: AbortOptions): Promise<OrderRecord>
   /**
    * Records the release (part 4). Needs part 3 (STATE_ORDER_PART_MISSING). On a fiduciary row
    * `releasedTo` must be the recipient `claimRelease` recorded (else STATE_RELEASE_CONFLICT), and
    * `seed.released` (actor = `releasedTo`) is appended in the same transaction.
    */
-  setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Extension }, options?: StateOptions): Promise<OrderRecord>
-  listOrders (role: OrderRole, page: PageRequest, options?: StateOptions): Promise<OrderRecord[]>
-  countOrders (role: OrderRole, options?: StateOptions): Promise<number>
+  setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>
+  listOrders (role: OrderRole, page: PageRequest, options?: AbortOptions): Promise<OrderRecord[]>
+  countOrders (role: OrderRole, options?: AbortOptions): Promise<number>
 }
 
 // ── sealed seeds ────────────────────────────────────────────────────────────────────────────────
@@ -223,20 +217,20 @@ export interface SealedSeed {
 }
 
 export interface SeedRepository {
-  getSeed (recordId: string, options?: StateOptions): Promise<SealedSeed | undefined>
+  getSeed (recordId: string, options?: AbortOptions): Promise<SealedSeed | undefined>
   /**
    * Replaces a sealed seed by the same seed sealed under another KEK (custody migration), the only
    * update a seed ever gets. With `expectedOldKeyId`, refuses (STATE_SEED_KEY_MISMATCH) unless the
    * stored record is under that key id. Appends `seed.resealed`. STATE_SEED_NOT_FOUND if absent.
    */
-  resealSeed (recordId: string, newSealed: Uint8Array, expectedOldKeyId?: string, options?: StateOptions): Promise<SealedSeed>
+  resealSeed (recordId: string, newSealed: Uint8Array, expectedOldKeyId?: string, options?: AbortOptions): Promise<SealedSeed>
   /**
    * For custody migration: up to `limit` (1..100, else STATE_BAD_PAGE) sealed seeds in record id
    * order (byte order of the UTF-8 id), starting after the record id `after`; with
    * `excludeKeyId`, only those whose key id differs. Keyset paging, so re-sealing the listed
    * records while paging neither skips nor repeats any.
    */
-  listSeeds (query: SeedQuery, options?: StateOptions): Promise<SealedSeed[]>
+  listSeeds (query: SeedQuery, options?: AbortOptions): Promise<SealedSeed[]>
 }
 
 export interface SeedQuery {
@@ -267,14 +261,14 @@ export interface SealedPluginValues {
    * (version 1, at least header + tag long), in (plugin, key) order after `after`; with
    * `excludeKeyId`, only those under another key id.
    */
-  listSealedPluginValues (query: SealedPluginValueQuery, options?: StateOptions): Promise<SealedPluginValue[]>
+  listSealedPluginValues (query: SealedPluginValueQuery, options?: AbortOptions): Promise<SealedPluginValue[]>
   /**
    * Replaces such a value by the same secret sealed under another KEK. Refuses
    * (STATE_SEED_KEY_MISMATCH) unless the stored value is a sealed record under `expectedOldKeyId`;
    * STATE_SEED_NOT_FOUND if absent. Appends `seed.resealed` with reference
    * `pluginSealRecordId(plugin, key)`.
    */
-  resealPluginValue (plugin: string, key: string, newSealed: Uint8Array, expectedOldKeyId: string, options?: StateOptions): Promise<void>
+  resealPluginValue (plugin: string, key: string, newSealed: Uint8Array, expectedOldKeyId: string, options?: AbortOptions): Promise<void>
 }
 
 // ── plugin storage ──────────────────────────────────────────────────────────────────────────────
@@ -282,11 +276,11 @@ export interface SealedPluginValues {
 /** A plugin's own key-value space, isolated from every other plugin's ("like a chroot"). */
 export interface PluginStore {
   readonly plugin: string
-  get (key: string, options?: StateOptions): Promise<Uint8Array | string | undefined>
+  get (key: string, options?: AbortOptions): Promise<Uint8Array | string | undefined>
   /** Inserts or replaces. Keys are 1..512 characters; values at most 1 MiB. */
-  put (key: string, value: Uint8Array | string, options?: StateOptions): Promise<void>
+  put (key: string, value: Uint8Array | string, options?: AbortOptions): Promise<void>
   /** True if the key existed. */
-  delete (key: string, options?: StateOptions): Promise<boolean>
+  delete (key: string, options?: AbortOptions): Promise<boolean>
 }
 
 // ── audit trail ─────────────────────────────────────────────────────────────────────────────────
@@ -325,9 +319,9 @@ export interface AuditEntry {
 
 /** Append-only: there is no way to change or remove an entry. */
 export interface AuditLog {
-  appendAudit (entry: NewAuditEntry, options?: StateOptions): Promise<AuditEntry>
+  appendAudit (entry: NewAuditEntry, options?: AbortOptions): Promise<AuditEntry>
   /** Oldest first (id order). */
-  listAudit (page: { page: number, perPage: number }, options?: StateOptions): Promise<AuditEntry[]>
+  listAudit (page: { page: number, perPage: number }, options?: AbortOptions): Promise<AuditEntry[]>
 }
 
 // ── the whole repository ────────────────────────────────────────────────────────────────────────

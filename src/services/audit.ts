@@ -6,9 +6,10 @@
  * API offers no way to add, change or remove an entry.
  * @module
  */
-import type { AbortOptions } from '../ports/document-store.ts'
+
+import type { AbortOptions } from '../ports/common.ts'
 import type { StateRepository } from '../ports/state.ts'
-import type { AuditEntryView, AuditQuery, AuditService } from './api.ts'
+import type { AuditEntryView, AuditQuery, AuditService } from '../ports/api.ts'
 
 export function createAuditService (deps: { state: StateRepository }): AuditService {
   const { state } = deps

@@ -23,16 +23,18 @@
  * @module
  */
 import { clone, create } from '@bufbuild/protobuf'
-import { DtaError, isDtaError } from '../core/errors.ts'
+import type { AbortOptions } from '../ports/common.ts'
+import { DtaError, isDtaError } from '../errors.ts'
 import { decodeOrderPart, openOrderPart, sameOrder, sealOrderPart, validateOrder, withPartCIDs } from '../core/order.ts'
 import { toHex, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
 import { commitmentPopSign, orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
 import { parseEnvelope } from '../envelope/envelope.ts'
 import { OrderDocumentSchema, OrderPart2Schema, OrderPart4Schema } from '../envelope/gen/dta_pb.ts'
-import type { AbortOptions } from '../ports/document-store.ts'
 import { orderSeedRecordId } from '../ports/state.ts'
-import type { FulfilService, FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse } from './api.ts'
+import type {
+  FulfilService, FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse,
+} from '../ports/api.ts'
 import { Part2Cache } from './context.ts'
 import type { ServiceContext } from './context.ts'
 import { recipientOf, signerOf } from './identities.ts'
@@ -74,7 +76,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
       if (existing.part1Cid !== request.orderPart1CID) throw new DtaError('ORDER_REFERENCE_REUSED', doc1.reference)
       if (existing.part2Cid !== null) return await issuedPart2(existing.part2Cid, options)
     } else {
-      await plugin.checkOrder(pluginContext, view)
+      await plugin.checkOrder(pluginContext, view, options)
     }
     const recipients = await identities.recipients([doc1.principalCid, node.cid, view.beneficiaryCID], from)
     // Accepted: keep part 1 and the identity documents it needed (and nothing else that came with it).
@@ -174,7 +176,7 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
         return await refuse(reference, request.documentCID, 'ORDER_ALREADY_REDEEMED_ELSEWHERE', 'released before to another recipient', options)
       }
     }
-    await plugin.checkRedemption(pluginContext, { order: withPartCIDs(view3, doc3, { part2: row.part2Cid, part3: request.orderPart3CID }) })
+    await plugin.checkRedemption(pluginContext, { order: withPartCIDs(view3, doc3, { part2: row.part2Cid, part3: request.orderPart3CID }) }, options)
     const recipients = await identities.recipients([node.cid, recipientCid], { ...options, from: inbound })
     await inbound.persist(options)
 

@@ -10,7 +10,8 @@
  * memory only; it is the working set of a signing server, as an HSM session keeps its keys.
  * @module
  */
-import { DtaError, isDtaError } from '../core/errors.ts'
+import type { AbortOptions } from '../ports/common.ts'
+import { DtaError, isDtaError } from '../errors.ts'
 import { createIdentityDocument, decodeIdentityDocument, deriveIdentityKeys } from '../core/identity.ts'
 import type { IdentityDocument, IdentityKeys } from '../core/identity.ts'
 import { hpkeOpen, hpkeSeal } from '../crypto/hpke.ts'
@@ -19,11 +20,11 @@ import { randomBytes } from '../crypto/random.ts'
 import { XWING_CIPHERTEXT_BYTES } from '../crypto/xwing.ts'
 import type { RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
 import type { Custody } from '../ports/custody.ts'
-import type { AbortOptions, DocumentReader, DocumentStore } from '../ports/document-store.ts'
+import type { DocumentReader, DocumentStore } from '../ports/document-store.ts'
 import type { IdentityInfo, OrderBinding } from '../ports/plugin.ts'
 import { identitySeedRecordId } from '../ports/state.ts'
 import type { StateRepository } from '../ports/state.ts'
-import type { IdentityView } from './api.ts'
+import type { IdentityView } from '../ports/api.ts'
 
 const DOCUMENT_CACHE = 4096
 const KEY_CACHE = 256

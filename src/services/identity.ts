@@ -3,9 +3,10 @@
  * document (fetched from IPFS and verified), list the identities this node holds.
  * @module
  */
-import type { AbortOptions } from '../ports/document-store.ts'
+
+import type { AbortOptions } from '../ports/common.ts'
 import type { StateRepository } from '../ports/state.ts'
-import type { IdentityService, IdentityView, ListQuery } from './api.ts'
+import type { IdentityService, IdentityView, ListQuery } from '../ports/api.ts'
 import type { Identities } from './identities.ts'
 
 export function createIdentityService (deps: { identities: Identities, state: StateRepository }): IdentityService {

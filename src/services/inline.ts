@@ -13,10 +13,11 @@
  * 8 MiB per request, before any check). Documents not sent inline are read from the store as usual.
  * @module
  */
-import { DtaError } from '../core/errors.ts'
-import type { AbortOptions, DocumentReader, DocumentStore } from '../ports/document-store.ts'
+import type { AbortOptions } from '../ports/common.ts'
+import { DtaError } from '../errors.ts'
+import type { DocumentReader, DocumentStore } from '../ports/document-store.ts'
 import { MAX_DOCUMENT_BYTES } from '../ports/document-store.ts'
-import type { InlineDocuments } from './api.ts'
+import type { InlineDocuments } from '../ports/api.ts'
 
 /** The canonical CIDv0 of some bytes (src/adapters/ipfs/unixfs.ts `cidV0Of`, wired by src/node.ts). */
 export type CidOf = (bytes: Uint8Array) => Promise<string>

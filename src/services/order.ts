@@ -20,7 +20,8 @@
  * @module
  */
 import { clone, create } from '@bufbuild/protobuf'
-import { DtaError } from '../core/errors.ts'
+import type { AbortOptions, Extension } from '../ports/common.ts'
+import { DtaError } from '../errors.ts'
 import {
   assertSameOrder, decodeOrderPart, newOrderReference, openOrderPart, orderToJSON, part1Document, releasedOrderKey, sealOrderPart,
   validateOrder, withPartCIDs,
@@ -31,10 +32,10 @@ import { parseEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import type { ParsedEnvelope } from '../envelope/envelope.ts'
 import { OrderDocumentSchema, OrderPart3Schema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
-import type { AbortOptions, DocumentReader } from '../ports/document-store.ts'
+import type { DocumentReader } from '../ports/document-store.ts'
 import type { FiduciaryClient } from '../ports/peer.ts'
-import type { Extension, IdentityInfo, OrderBinding, OrderView, RedemptionKeys } from '../ports/plugin.ts'
-import type { ListQuery, OrderRequest, OrderResponse, OrderSecretRequest, OrderSecretResponse, OrderService } from './api.ts'
+import type { IdentityInfo, OrderBinding, OrderView, RedemptionKeys } from '../ports/plugin.ts'
+import type { ListQuery, OrderRequest, OrderResponse, OrderSecretRequest, OrderSecretResponse, OrderService } from '../ports/api.ts'
 import { Part2Cache } from './context.ts'
 import type { ServiceContext } from './context.ts'
 import { decryptForIdentity, recipientOf, signerOf } from './identities.ts'
@@ -86,7 +87,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     const requestExtension = request.extension ?? {}
     const beneficiary = await beneficiaryInfo(request.beneficiaryIDDocumentCID, options)
     const reference = newOrderReference()
-    const prepared = await plugin.prepareOrder(pluginContext, { reference, extension: requestExtension, beneficiary })
+    const prepared = await plugin.prepareOrder(pluginContext, { reference, extension: requestExtension, beneficiary }, options)
     const doc1 = part1Document({
       reference,
       plugin: plugin.name,
@@ -116,7 +117,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     part2s.set(answer.orderPart2CID, doc2)
 
     const order = withPartCIDs(view2, doc2, { part2: answer.orderPart2CID })
-    const result = await plugin.completeOrder(pluginContext, { order, requestExtension, beneficiary })
+    const result = await plugin.completeOrder(pluginContext, { order, requestExtension, beneficiary }, options)
     // The order is recorded once it is complete: a failed order leaves no half-written row.
     await state.createOrder({
       role: 'principal', reference, plugin: plugin.name, principalCid: node.cid, fiduciaryCid: deps.fiduciaryCID,
@@ -152,9 +153,9 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
   }
 
   /** Runs the plugin's completeRedemption, then wipes the order key (callers wipe the seed, a view into part 4's plaintext). */
-  async function complete (order: OrderView, requestExtension: Extension, keys: RedemptionKeys): Promise<{ secret: string, commitment: string, extension: Extension }> {
+  async function complete (order: OrderView, requestExtension: Extension, keys: RedemptionKeys, options: AbortOptions): Promise<{ secret: string, commitment: string, extension: Extension }> {
     try {
-      return await plugin.completeRedemption(pluginContext, { order, requestExtension, keys })
+      return await plugin.completeRedemption(pluginContext, { order, requestExtension, keys }, options)
     } finally {
       wipe(keys.orderKey.privateKey)
     }
@@ -180,7 +181,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     // Part 4 goes to the beneficiary named at order time, else the one named now, else to this principal.
     const beneficiaryCID = view2.beneficiaryCID ?? named
     const beneficiary = await beneficiaryInfo(beneficiaryCID, options)
-    const prepared = await plugin.prepareRedemption(pluginContext, { order: view2, extension: requestExtension, beneficiary })
+    const prepared = await plugin.prepareRedemption(pluginContext, { order: view2, extension: requestExtension, beneficiary }, options)
     const redemptionBeneficiaryCID = view2.beneficiaryCID === undefined ? named : undefined
 
     const doc3 = clone(OrderDocumentSchema, doc2)
@@ -227,7 +228,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       if (doc4.orderPart4?.previousOrderCid !== part3CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 does not follow part 3')
       const view4 = withPartCIDs(validateOrder(doc4, 4, row.part1Cid), doc4, { part2: row.part2Cid, part3: part3CID })
       const keys = redemptionKeys(doc4, doc2.orderPart2!.commitmentPublicKey, reader, beneficiaryCID, { reference, part2CID: row.part2Cid })
-      const result = await complete(view4, requestExtension, keys)
+      const result = await complete(view4, requestExtension, keys, options)
       return { ...base, secret: result.secret, commitment: result.commitment, extension: result.extension }
     } finally {
       if (doc4.orderPart4 !== undefined) wipe(doc4.orderPart4.secret)
@@ -275,7 +276,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       if (part1.header.recipients.includes(reader.cid)) assertSameOrder(doc3, decodeOrderPart(part1, recipientOf(reader)).document, 1, 'part 3 alters part 1')
       checkCommitment(doc3, part1CID)
       const keys = redemptionKeys(doc4, doc3.orderPart2!.commitmentPublicKey, reader, beneficiaryCID, { reference: view4.reference, part2CID })
-      const result = await complete(view4, requestExtension, keys)
+      const result = await complete(view4, requestExtension, keys, options)
       return { secret: result.secret, commitment: result.commitment, orderReference: view4.reference, extension: result.extension, orderPart3CID: part3CID, orderPart4CID: part4CID }
     } finally {
       if (doc4.orderPart4 !== undefined) wipe(doc4.orderPart4.secret)

@@ -8,13 +8,12 @@
  * and cleans up afterwards.
  * @module
  */
+
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { isDtaError } from '../../src/core/errors.ts'
-import type { ErrorCode } from '../../src/core/errors.ts'
-import {
-  SEALED_HEADER_BYTES, SEALED_KEY_ID_BYTES, SEALED_MIN_BYTES, SEALED_TAG_BYTES, SEALED_VERSION, sealedRecordKeyId
-} from '../../src/ports/custody.ts'
+import { isDtaError } from '../../src/errors.ts'
+import type { ErrorCode } from '../../src/errors.ts'
+import { SEALED_HEADER_BYTES, SEALED_KEY_ID_BYTES, SEALED_MIN_BYTES, SEALED_TAG_BYTES, SEALED_VERSION, sealedRecordKeyId } from '../../src/core/sealed-record.ts'
 import type { Custody } from '../../src/ports/custody.ts'
 
 export interface CustodyFixture {

@@ -11,8 +11,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { isDtaError } from '../../src/core/errors.ts'
-import type { ErrorCode } from '../../src/core/errors.ts'
+import { isDtaError } from '../../src/errors.ts'
+import type { ErrorCode } from '../../src/errors.ts'
 import { identitySeedRecordId, orderSeedRecordId, pluginSealRecordId } from '../../src/ports/state.ts'
 import type { NewFiduciaryOrder, NewOrder, StateRepository } from '../../src/ports/state.ts'
 

@@ -19,7 +19,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
-import { DtaError } from '../../src/core/errors.ts'
+import { DtaError } from '../../src/errors.ts'
 import { createIdentityDocument, decodeIdentityDocument } from '../../src/core/identity.ts'
 import type { IdentityKeys } from '../../src/core/identity.ts'
 import { openOrderPart, orderToJSON, part1Document, sealOrderPart, validateOrder } from '../../src/core/order.ts'

@@ -19,15 +19,14 @@ import { link, mkdir, open, readFile, rm } from 'node:fs/promises'
 import { constants as fsConstants } from 'node:fs'
 import { dirname } from 'node:path'
 import { scrypt } from 'node:crypto'
-import { abortError, DtaError, isDtaError } from '../../core/errors.ts'
+import type { AbortOptions } from '../../ports/common.ts'
+import { abortError, DtaError, isDtaError } from '../../errors.ts'
 import { aes256GcmDecrypt, aes256GcmEncrypt } from '../../crypto/aead.ts'
 import { hmacSha256, toHex, utf8, wipe } from '../../crypto/hash.ts'
 import { randomBytes } from '../../crypto/random.ts'
 import { assertOwnerOnly } from '../secret-file.ts'
-import {
-  checkRecordId, KEK_ID_LABEL, openSealedRecord, sealedRecord, sealedRecordAad, SEALED_KEY_ID_BYTES, SEALED_NONCE_BYTES,
-} from '../../ports/custody.ts'
-import type { Custody, CustodyOptions } from '../../ports/custody.ts'
+import { checkRecordId, KEK_ID_LABEL, openSealedRecord, sealedRecord, sealedRecordAad, SEALED_KEY_ID_BYTES, SEALED_NONCE_BYTES } from '../../core/sealed-record.ts'
+import type { Custody } from '../../ports/custody.ts'
 
 export const LOCAL_KEK_BYTES = 32
 
@@ -254,13 +253,13 @@ class LocalCustody implements Custody {
     this.keyId = toHex(this.#keyIdBytes)
   }
 
-  #key (options?: CustodyOptions): Uint8Array {
+  #key (options?: AbortOptions): Uint8Array {
     if (options?.signal?.aborted === true) throw abortError(options.signal)
     if (this.#kek === undefined) throw new DtaError('CUSTODY_UNAVAILABLE', 'custody is closed')
     return this.#kek
   }
 
-  async seal (recordId: string, plaintext: Uint8Array, options?: CustodyOptions): Promise<Uint8Array> {
+  async seal (recordId: string, plaintext: Uint8Array, options?: AbortOptions): Promise<Uint8Array> {
     const kek = this.#key(options)
     checkRecordId(recordId)
     const nonce = randomBytes(SEALED_NONCE_BYTES)
@@ -268,7 +267,7 @@ class LocalCustody implements Custody {
     return sealedRecord(this.#keyIdBytes, nonce, body)
   }
 
-  async unseal (recordId: string, sealed: Uint8Array, options?: CustodyOptions): Promise<Uint8Array> {
+  async unseal (recordId: string, sealed: Uint8Array, options?: AbortOptions): Promise<Uint8Array> {
     const kek = this.#key(options)
     checkRecordId(recordId)
     const { nonce, ciphertextAndTag } = openSealedRecord(sealed, this.#keyIdBytes)

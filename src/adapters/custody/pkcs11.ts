@@ -62,13 +62,12 @@ import { createRequire } from 'node:module'
 import { endianness } from 'node:os'
 import { isAbsolute, resolve } from 'node:path'
 import type * as P11 from 'pkcs11js'
-import { abortError, DtaError, isDtaError } from '../../core/errors.ts'
+import type { AbortOptions } from '../../ports/common.ts'
+import { abortError, DtaError, isDtaError } from '../../errors.ts'
 import { concatBytes, hmacSha256, sha256, timingSafeEqual, toHex, utf8, wipe } from '../../crypto/hash.ts'
 import { randomBytes } from '../../crypto/random.ts'
-import {
-  checkRecordId, openSealedRecord, sealedRecord, sealedRecordAad, SEALED_KEY_ID_BYTES, SEALED_NONCE_BYTES, SEALED_TAG_BYTES,
-} from '../../ports/custody.ts'
-import type { Custody, CustodyOptions } from '../../ports/custody.ts'
+import { checkRecordId, openSealedRecord, sealedRecord, sealedRecordAad, SEALED_KEY_ID_BYTES, SEALED_NONCE_BYTES, SEALED_TAG_BYTES } from '../../core/sealed-record.ts'
+import type { Custody } from '../../ports/custody.ts'
 
 /** Debian's SoftHSM2 module, the default `node.pkcs11Module`. */
 export const DEFAULT_PKCS11_MODULE = '/usr/lib/softhsm/libsofthsm2.so'
@@ -608,7 +607,7 @@ class Pkcs11Custody implements Custody {
    * Runs `op` on a pooled session. A lost session is replaced and the key looked up again, and
    * `op` runs once more; PKCS#11 failures become CUSTODY_PKCS11_FAILED.
    */
-  async #withSession<T> (options: CustodyOptions | undefined, op: (session: P11.Handle, key: P11.Handle) => Promise<T>): Promise<T> {
+  async #withSession<T> (options: AbortOptions | undefined, op: (session: P11.Handle, key: P11.Handle) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const session = await this.#acquire(options?.signal)
       let lost = false
@@ -638,7 +637,7 @@ class Pkcs11Custody implements Custody {
     }
   }
 
-  #check (options?: CustodyOptions): void {
+  #check (options?: AbortOptions): void {
     if (options?.signal?.aborted === true) throw abortError(options.signal)
     if (this.#closed) throw new DtaError('CUSTODY_UNAVAILABLE', 'custody is closed')
   }
@@ -653,7 +652,7 @@ class Pkcs11Custody implements Custody {
     return Buffer.from(sealedRecordAad(this.#keyIdBytes, recordId))
   }
 
-  async seal (recordId: string, plaintext: Uint8Array, options?: CustodyOptions): Promise<Uint8Array> {
+  async seal (recordId: string, plaintext: Uint8Array, options?: AbortOptions): Promise<Uint8Array> {
     this.#check(options)
     checkRecordId(recordId)
     if (!(plaintext instanceof Uint8Array)) throw new DtaError('CUSTODY_UNAVAILABLE', 'plaintext must be bytes')
@@ -691,7 +690,7 @@ class Pkcs11Custody implements Custody {
     }
   }
 
-  async unseal (recordId: string, sealed: Uint8Array, options?: CustodyOptions): Promise<Uint8Array> {
+  async unseal (recordId: string, sealed: Uint8Array, options?: AbortOptions): Promise<Uint8Array> {
     this.#check(options)
     checkRecordId(recordId)
     const record = openSealedRecord(sealed, this.#keyIdBytes)

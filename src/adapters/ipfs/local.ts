@@ -13,7 +13,7 @@
 
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
-import { DtaError } from '../../core/errors.ts'
+import { DtaError } from '../../errors.ts'
 import type { DocumentStore } from '../../ports/document-store.ts'
 import type { Startable } from '../../ports/startable.ts'
 import { createOperations } from './operations.ts'

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { DtaError, isDtaError } from '../../core/errors.ts'
-import type { AbortOptions } from '../../ports/document-store.ts'
+import type { AbortOptions } from '../../ports/common.ts'
+import { DtaError, isDtaError } from '../../errors.ts'
 
 export interface Operations {
   /**

@@ -6,9 +6,9 @@
  * failures are PEER_UNREACHABLE and anything else from the peer is PEER_ERROR (502).
  * @module
  */
-import { DtaError, ERRORS } from '../../core/errors.ts'
-import type { ErrorCode } from '../../core/errors.ts'
-import type { AbortOptions } from '../../ports/document-store.ts'
+import type { AbortOptions } from '../../ports/common.ts'
+import { DtaError, ERRORS } from '../../errors.ts'
+import type { ErrorCode } from '../../errors.ts'
 import type { FiduciaryClient } from '../../ports/peer.ts'
 
 export interface HttpFiduciaryClientInit {

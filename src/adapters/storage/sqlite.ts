@@ -30,15 +30,15 @@ import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { abortError, DtaError, isDtaError } from '../../core/errors.ts'
-import { SEALED_KEY_ID_BYTES, SEALED_MIN_BYTES, SEALED_VERSION, sealedRecordKeyId } from '../../ports/custody.ts'
-import {
-  AUDIT_OPS, identitySeedRecordId, MAX_PER_PAGE, orderSeedRecordId, pluginSealRecordId, SORT_BY_VALUES
-} from '../../ports/state.ts'
+import { SORT_BY_VALUES } from '../../ports/common.ts'
+import type { AbortOptions, Extension } from '../../ports/common.ts'
+import { abortError, DtaError, isDtaError } from '../../errors.ts'
+import { SEALED_KEY_ID_BYTES, SEALED_MIN_BYTES, SEALED_VERSION, sealedRecordKeyId } from '../../core/sealed-record.ts'
+import { AUDIT_OPS, identitySeedRecordId, MAX_PER_PAGE, orderSeedRecordId, pluginSealRecordId } from '../../ports/state.ts'
 import type {
-  AuditEntry, AuditOp, Extension, IdentityRecord, NewAuditEntry, NewFiduciaryOrder, NewIdentity, NewOrder,
-  OrderRecord, OrderRole, PageRequest, PluginStore, SealedPluginValue, SealedPluginValueQuery, SealedSeed, SeedQuery,
-  StateOptions, StateRepository
+  AuditEntry, AuditOp, IdentityRecord, NewAuditEntry, NewFiduciaryOrder, NewIdentity, NewOrder, OrderRecord,
+  OrderRole, PageRequest, PluginStore, SealedPluginValue, SealedPluginValueQuery, SealedSeed, SeedQuery,
+  StateRepository,
 } from '../../ports/state.ts'
 import { MIGRATIONS } from './sqlite-migrations.ts'
 import type { Migration } from './sqlite-migrations.ts'
@@ -262,7 +262,7 @@ class SqliteState implements StateRepository {
    * durable: a method that changed rows waits for its commit's fsync, and one that only read waits
    * for any commit still in flight (usually none, and then it answers at once).
    */
-  #run<T> (options: StateOptions | undefined, fn: (db: DatabaseSync) => T): Promise<T> {
+  #run<T> (options: AbortOptions | undefined, fn: (db: DatabaseSync) => T): Promise<T> {
     try {
       if (options?.signal?.aborted === true) throw abortError(options.signal)
       if (this.#db === undefined) throw new DtaError('STATE_UNAVAILABLE', 'the database is closed')
@@ -347,7 +347,7 @@ class SqliteState implements StateRepository {
 
   // ── identities ─────────────────────────────────────────────────────────────────────────────
 
-  async insertIdentity (identity: NewIdentity, options?: StateOptions): Promise<IdentityRecord> {
+  async insertIdentity (identity: NewIdentity, options?: AbortOptions): Promise<IdentityRecord> {
     return await this.#run(options, db => {
       const cid = text(identity.cid, 'cid')
       const name = identity.name
@@ -377,18 +377,18 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async getIdentity (cid: string, options?: StateOptions): Promise<IdentityRecord | undefined> {
+  async getIdentity (cid: string, options?: AbortOptions): Promise<IdentityRecord | undefined> {
     return await this.#run(options, () => this.#getIdentity(cid))
   }
 
-  async getNodeIdentity (options?: StateOptions): Promise<IdentityRecord | undefined> {
+  async getNodeIdentity (options?: AbortOptions): Promise<IdentityRecord | undefined> {
     return await this.#run(options, () => {
       const row = this.#stmt(`${IDENTITY_SELECT} WHERE i.is_node = 1`).get()
       return row === undefined ? undefined : toIdentity(row as Row)
     })
   }
 
-  async listIdentities (page: PageRequest & { includeForeign?: boolean }, options?: StateOptions): Promise<IdentityRecord[]> {
+  async listIdentities (page: PageRequest & { includeForeign?: boolean }, options?: AbortOptions): Promise<IdentityRecord[]> {
     return await this.#run(options, () => {
       const { limit, offset, desc } = pageArgs(page)
       const where = page.includeForeign === true ? '' : 'WHERE i.seed_record_id IS NOT NULL'
@@ -398,7 +398,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async countIdentities (filter?: { includeForeign?: boolean }, options?: StateOptions): Promise<number> {
+  async countIdentities (filter?: { includeForeign?: boolean }, options?: AbortOptions): Promise<number> {
     return await this.#run(options, () => {
       const where = filter?.includeForeign === true ? '' : 'WHERE seed_record_id IS NOT NULL'
       return (this.#stmt(`SELECT count(*) AS n FROM identities ${where}`).get() as Row).n as number
@@ -435,7 +435,7 @@ class SqliteState implements StateRepository {
     return record
   }
 
-  async createOrder (order: NewOrder, options?: StateOptions): Promise<OrderRecord> {
+  async createOrder (order: NewOrder, options?: AbortOptions): Promise<OrderRecord> {
     return await this.#run(options, db => {
       const r = role(order.role)
       const reference = text(order.reference, 'reference')
@@ -454,7 +454,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async createFiduciaryOrder (order: NewFiduciaryOrder, options?: StateOptions): Promise<{ order: OrderRecord, created: boolean }> {
+  async createFiduciaryOrder (order: NewFiduciaryOrder, options?: AbortOptions): Promise<{ order: OrderRecord, created: boolean }> {
     return await this.#run(options, db => {
       const reference = text(order.reference, 'reference')
       const part1Cid = text(order.part1Cid, 'part1Cid')
@@ -473,7 +473,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async getOrder (r: OrderRole, reference: string, options?: StateOptions): Promise<OrderRecord | undefined> {
+  async getOrder (r: OrderRole, reference: string, options?: AbortOptions): Promise<OrderRecord | undefined> {
     return await this.#run(options, () => this.#getOrder(role(r), reference))
   }
 
@@ -487,7 +487,7 @@ class SqliteState implements StateRepository {
     return ext === undefined ? undefined : JSON.stringify({ ...order.extension, ...extension(ext) })
   }
 
-  async setOrderPart2 (r: OrderRole, reference: string, part: { part2Cid: string, commitment: string, extension?: Extension }, options?: StateOptions): Promise<OrderRecord> {
+  async setOrderPart2 (r: OrderRole, reference: string, part: { part2Cid: string, commitment: string, extension?: Extension }, options?: AbortOptions): Promise<OrderRecord> {
     return await this.#run(options, db => {
       role(r)
       const part2Cid = text(part.part2Cid, 'part2Cid')
@@ -505,7 +505,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async setOrderPart3 (r: OrderRole, reference: string, part: { part3Cid: string, beneficiaryCid?: string | null, extension?: Extension }, options?: StateOptions): Promise<OrderRecord> {
+  async setOrderPart3 (r: OrderRole, reference: string, part: { part3Cid: string, beneficiaryCid?: string | null, extension?: Extension }, options?: AbortOptions): Promise<OrderRecord> {
     return await this.#run(options, db => {
       role(r)
       const part3Cid = text(part.part3Cid, 'part3Cid')
@@ -525,7 +525,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async claimRelease (reference: string, claim: { part3Cid: string, beneficiaryCid?: string | null, releasedTo: string }, options?: StateOptions): Promise<OrderRecord> {
+  async claimRelease (reference: string, claim: { part3Cid: string, beneficiaryCid?: string | null, releasedTo: string }, options?: AbortOptions): Promise<OrderRecord> {
     return await this.#run(options, db => {
       const part3Cid = text(claim.part3Cid, 'part3Cid')
       const beneficiaryCid = optText(claim.beneficiaryCid, 'beneficiaryCid')
@@ -544,7 +544,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async setOrderPart4 (r: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Extension }, options?: StateOptions): Promise<OrderRecord> {
+  async setOrderPart4 (r: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Extension }, options?: AbortOptions): Promise<OrderRecord> {
     return await this.#run(options, db => {
       role(r)
       const part4Cid = text(part.part4Cid, 'part4Cid')
@@ -565,7 +565,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async listOrders (r: OrderRole, page: PageRequest, options?: StateOptions): Promise<OrderRecord[]> {
+  async listOrders (r: OrderRole, page: PageRequest, options?: AbortOptions): Promise<OrderRecord[]> {
     return await this.#run(options, () => {
       role(r)
       const { limit, offset, desc } = pageArgs(page)
@@ -575,7 +575,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async countOrders (r: OrderRole, options?: StateOptions): Promise<number> {
+  async countOrders (r: OrderRole, options?: AbortOptions): Promise<number> {
     return await this.#run(options, () => {
       role(r)
       return (this.#stmt('SELECT count(*) AS n FROM orders WHERE role = ?').get(r) as Row).n as number
@@ -584,14 +584,14 @@ class SqliteState implements StateRepository {
 
   // ── sealed seeds ───────────────────────────────────────────────────────────────────────────
 
-  async getSeed (recordId: string, options?: StateOptions): Promise<SealedSeed | undefined> {
+  async getSeed (recordId: string, options?: AbortOptions): Promise<SealedSeed | undefined> {
     return await this.#run(options, () => {
       const row = this.#stmt('SELECT record_id, sealed, key_id, created_at, updated_at FROM sealed_seeds WHERE record_id = ?').get(recordId)
       return row === undefined ? undefined : toSeed(row as Row)
     })
   }
 
-  async resealSeed (recordId: string, newSealed: Uint8Array, expectedOldKeyId?: string, options?: StateOptions): Promise<SealedSeed> {
+  async resealSeed (recordId: string, newSealed: Uint8Array, expectedOldKeyId?: string, options?: AbortOptions): Promise<SealedSeed> {
     return await this.#run(options, db => {
       const next = sealedBytes(newSealed, 'newSealed')
       return this.#tx(db, () => {
@@ -610,7 +610,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async listSeeds (query: SeedQuery, options?: StateOptions): Promise<SealedSeed[]> {
+  async listSeeds (query: SeedQuery, options?: AbortOptions): Promise<SealedSeed[]> {
     return await this.#run(options, () => {
       const { limit } = pageArgs({ page: 1, perPage: query.limit })
       const after = query.after ?? ''
@@ -626,7 +626,7 @@ class SqliteState implements StateRepository {
 
   // ── sealed values in plugin stores (custody migration) ─────────────────────────────────────
 
-  async listSealedPluginValues (query: SealedPluginValueQuery, options?: StateOptions): Promise<SealedPluginValue[]> {
+  async listSealedPluginValues (query: SealedPluginValueQuery, options?: AbortOptions): Promise<SealedPluginValue[]> {
     return await this.#run(options, () => {
       const { limit } = pageArgs({ page: 1, perPage: query.limit })
       const after = query.after ?? { plugin: '', key: '' }
@@ -646,7 +646,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async resealPluginValue (plugin: string, key: string, newSealed: Uint8Array, expectedOldKeyId: string, options?: StateOptions): Promise<void> {
+  async resealPluginValue (plugin: string, key: string, newSealed: Uint8Array, expectedOldKeyId: string, options?: AbortOptions): Promise<void> {
     await this.#run(options, db => {
       const next = sealedBytes(newSealed, 'newSealed')
       this.#tx(db, () => {
@@ -692,7 +692,7 @@ class SqliteState implements StateRepository {
 
   // ── audit ──────────────────────────────────────────────────────────────────────────────────
 
-  async appendAudit (entry: NewAuditEntry, options?: StateOptions): Promise<AuditEntry> {
+  async appendAudit (entry: NewAuditEntry, options?: AbortOptions): Promise<AuditEntry> {
     return await this.#run(options, () => {
       if (!AUDIT_OPS.includes(entry.op)) throw badRecord(`audit op must be one of ${AUDIT_OPS.join(', ')}`)
       return this.#audit(entry.op, optText(entry.reference, 'reference'), optText(entry.actor, 'actor'),
@@ -700,7 +700,7 @@ class SqliteState implements StateRepository {
     })
   }
 
-  async listAudit (page: { page: number, perPage: number }, options?: StateOptions): Promise<AuditEntry[]> {
+  async listAudit (page: { page: number, perPage: number }, options?: AbortOptions): Promise<AuditEntry[]> {
     return await this.#run(options, () => {
       const { limit, offset } = pageArgs(page)
       return this.#stmt('SELECT id, at, op, reference, actor, detail FROM audit ORDER BY id ASC LIMIT ? OFFSET ?')

@@ -35,13 +35,14 @@
  * part 3 without it).
  * @module
  */
-import { DtaError } from '../../core/errors.ts'
+import type { AbortOptions, Extension } from '../../ports/common.ts'
+import { DtaError } from '../../errors.ts'
 import { toHex, wipe } from '../../crypto/hash.ts'
 import {
   p2pkhAddress, secpAddPrivateKeys, secpAddPublicKeys, secpPublicKey, secpRandomPrivateKey, secpUncompressedPublicKey,
   SECP_PRIVATE_KEY_BYTES,
 } from '../../crypto/secp256k1.ts'
-import type { Extension, OrderView, Plugin, PluginContext } from '../../ports/plugin.ts'
+import type { OrderView, Plugin, PluginContext } from '../../ports/plugin.ts'
 import { refuseUnknownExtension } from '../milagro/index.ts'
 
 const NETWORKS = ['mainnet', 'testnet'] as const
@@ -85,14 +86,14 @@ function commitmentKeyOf (order: OrderView): Uint8Array {
 }
 
 /** The principal's share of an order: the stored one, or (at order time) a new one sealed and stored. */
-async function principalShare (ctx: PluginContext, reference: string, create: boolean): Promise<Uint8Array> {
+async function principalShare (ctx: PluginContext, reference: string, create: boolean, options?: AbortOptions): Promise<Uint8Array> {
   const key = principalShareKey(reference)
-  const stored = await ctx.store.get(key)
-  if (stored instanceof Uint8Array) return await ctx.unseal(key, stored)
+  const stored = await ctx.store.get(key, options)
+  if (stored instanceof Uint8Array) return await ctx.unseal(key, stored, options)
   if (stored !== undefined) throw new DtaError('INTERNAL', 'principal share record has the wrong type')
   if (!create) throw new DtaError('PLUGIN_REFUSED', 'this node holds no principal share for that order')
   const share = secpRandomPrivateKey()
-  await ctx.store.put(key, await ctx.seal(key, share))
+  await ctx.store.put(key, await ctx.seal(key, share, options), options)
   return share
 }
 
@@ -114,9 +115,9 @@ export function bitcoinWalletPlugin (): Plugin {
       networkOf(order.coin)
     },
 
-    async completeOrder (ctx, { order, requestExtension, beneficiary }) {
+    async completeOrder (ctx, { order, requestExtension, beneficiary }, options) {
       checkCoinExtension(requestExtension)
-      const share = await principalShare(ctx, order.reference, true)
+      const share = await principalShare(ctx, order.reference, true, options)
       let finalKey: Uint8Array
       try {
         finalKey = secpAddPublicKeys(commitmentKeyOf(order), secpPublicKey(share))
@@ -130,13 +131,13 @@ export function bitcoinWalletPlugin (): Plugin {
       return { commitment: toHex(finalKey), extension: { address: bitcoinAddress(finalKey, order.coin) } }
     },
 
-    async prepareRedemption (ctx, { order, extension, beneficiary }) {
+    async prepareRedemption (ctx, { order, extension, beneficiary }, options) {
       refuseUnknownExtension(extension, [])
       checkBeneficiaryUnchanged(order, beneficiary?.cid)
       if (beneficiary === undefined) return {}
       // Part 4 goes to a beneficiary: it gets the principal's share, readable by it alone, in this order alone.
       if (order.part2 === undefined) throw new DtaError('ORDER_BAD_DOCUMENT', 'no commitment')
-      const share = await principalShare(ctx, order.reference, false)
+      const share = await principalShare(ctx, order.reference, false, options)
       try {
         return { beneficiaryEncryptedData: ctx.encryptTo(beneficiary, { reference: order.reference, part2CID: order.part2.cid }, share) }
       } finally {
@@ -156,7 +157,7 @@ export function bitcoinWalletPlugin (): Plugin {
       }
     },
 
-    async completeRedemption (ctx, { order, requestExtension, keys }) {
+    async completeRedemption (ctx, { order, requestExtension, keys }, options) {
       refuseUnknownExtension(requestExtension, [])
       const toBeneficiary = order.beneficiaryCID !== undefined || order.part3?.beneficiaryCID !== undefined
       let share: Uint8Array | undefined
@@ -168,7 +169,7 @@ export function bitcoinWalletPlugin (): Plugin {
           share = keys.decrypt(order.part3?.beneficiaryEncryptedData ?? new Uint8Array(0))
           checkShare(share, 'the principal share')
         } else {
-          share = await principalShare(ctx, order.reference, false)
+          share = await principalShare(ctx, order.reference, false, options)
         }
         finalKey = secpAddPrivateKeys(keys.orderKey.privateKey, share)
         if (order.beneficiaryCID !== undefined) {

@@ -20,9 +20,10 @@
  *   request) must give the same answer.
  * @module
  */
-import { DtaError } from '../../core/errors.ts'
+import type { Extension } from '../../ports/common.ts'
+import { DtaError } from '../../errors.ts'
 import { concatBytes, sha256, toHex, utf8 } from '../../crypto/hash.ts'
-import type { Extension, OrderView, Plugin } from '../../ports/plugin.ts'
+import type { OrderView, Plugin } from '../../ports/plugin.ts'
 import { refuseUnknownExtension } from '../milagro/index.ts'
 
 export const MAX_LABEL_CHARS = 256
@@ -66,10 +67,10 @@ export function notaryPlugin (): Plugin {
     },
 
     // Principal, after verifying part 2 and its proof of possession: the answer to the client.
-    async completeOrder (ctx, { order }) {
+    async completeOrder (ctx, { order }, options) {
       if (order.part2 === undefined) throw new DtaError('ORDER_BAD_DOCUMENT', 'no commitment')
       const digest = labelDigest(order.reference, recordedLabel(order))
-      await ctx.store.put(`digest/${order.reference}`, digest) // public: plain store, no sealing
+      await ctx.store.put(`digest/${order.reference}`, digest, options) // public: plain store, no sealing
       return { commitment: toHex(order.part2.commitmentPublicKey), extension: { labelDigest: digest } }
     },
 
@@ -87,11 +88,11 @@ export function notaryPlugin (): Plugin {
 
     // The recipient's node (principal, or the beneficiary's own node), with the released seed and
     // the order key it gives, which the service has checked against the commitment it verified.
-    async completeRedemption (ctx, { order, requestExtension, keys }) {
+    async completeRedemption (ctx, { order, requestExtension, keys }, options) {
       refuseUnknownExtension(requestExtension, [])
       const key = keys.orderKey
       const digest = labelDigest(order.reference, recordedLabel(order))
-      const stored = await ctx.store.get(`digest/${order.reference}`) // absent on a beneficiary's own node
+      const stored = await ctx.store.get(`digest/${order.reference}`, options) // absent on a beneficiary's own node
       if (stored !== undefined && stored !== digest) throw new DtaError('ORDER_BAD_DOCUMENT', 'the label changed since the order')
       return { secret: toHex(key.privateKey), commitment: toHex(key.publicKey), extension: { labelDigest: digest } }
     },

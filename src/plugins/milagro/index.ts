@@ -6,9 +6,10 @@
  * extension fields and has no beneficiary rules beyond the fiduciary's own (PROTOCOL §6).
  * @module
  */
-import { DtaError } from '../../core/errors.ts'
+import type { Extension } from '../../ports/common.ts'
+import { DtaError } from '../../errors.ts'
 import { toHex } from '../../crypto/hash.ts'
-import type { Extension, Plugin } from '../../ports/plugin.ts'
+import type { Plugin } from '../../ports/plugin.ts'
 
 export function refuseUnknownExtension (extension: Extension, allowed: readonly string[]): void {
   const unknown = Object.keys(extension).filter(key => !allowed.includes(key))

@@ -22,10 +22,11 @@
  * - A redemption without the three fields is allowed and answers the key only.
  * @module
  */
-import { DtaError } from '../../core/errors.ts'
+import type { Extension } from '../../ports/common.ts'
+import { DtaError } from '../../errors.ts'
 import { eciesDecrypt, eciesEncrypt, ECIES_TAG_BYTES, ECIES_V_BYTES } from '../../crypto/ecies.ts'
 import { toHex, utf8, wipe } from '../../crypto/hash.ts'
-import type { Extension, Plugin } from '../../ports/plugin.ts'
+import type { Plugin } from '../../ports/plugin.ts'
 import { refuseUnknownExtension } from '../milagro/index.ts'
 
 const AES_BLOCK = 16

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { isDtaError } from '../../../src/core/errors.ts'
-import type { DtaError } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
+import type { DtaError } from '../../../src/errors.ts'
 import {
   convertEnvValue, defaultConfig, loadConfig, resolveHome, resolveInHome, writeConfig
 } from '../../../src/config/load.ts'

@@ -5,7 +5,7 @@
 import { it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { DtaError, ERRORS, isDtaError } from '../../../src/core/errors.ts'
+import { DtaError, ERRORS, isDtaError } from '../../../src/errors.ts'
 import { renderErrorsDoc } from '../../../scripts/errors-doc.ts'
 
 it('docs/errors.md is the rendering of the registry (run `npm run docs:errors`)', () => {

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { isDtaError } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
 import { createIdentityDocument, decodeIdentityDocument, deriveIdentityKeys } from '../../../src/core/identity.ts'
 import { blsPopProve, blsPublicKey } from '../../../src/crypto/bls.ts'
 import { hkdfSha256, utf8 } from '../../../src/crypto/hash.ts'

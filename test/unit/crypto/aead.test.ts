@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { isDtaError } from '../../../src/core/errors.ts'
-import type { ErrorCode } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
+import type { ErrorCode } from '../../../src/errors.ts'
 import { aes256GcmDecrypt, aes256GcmEncrypt, AES_GCM_NONCE_BYTES, AES_GCM_TAG_BYTES } from '../../../src/crypto/aead.ts'
 import { randomBytes } from '../../../src/crypto/random.ts'
 import gcm from '../../vectors/aes-256-gcm.json' with { type: 'json' }

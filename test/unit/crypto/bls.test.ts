@@ -10,8 +10,8 @@ import { hkdfSync } from 'node:crypto'
 import { bls12_381 } from '@noble/curves/bls12-381.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { isDtaError } from '../../../src/core/errors.ts'
-import type { ErrorCode } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
+import type { ErrorCode } from '../../../src/errors.ts'
 import {
   _blsPublicKeyCacheSize, BLS_DST_POP, BLS_DST_SIGN, blsKeyGen, blsPopProve, blsPopVerify, blsPublicKey,
   blsSecretKeyFromBytes, blsSecretKeyToBytes, blsSign, blsVerify,

@@ -9,8 +9,8 @@ import { createCipheriv, createPrivateKey, createPublicKey, diffieHellman } from
 import { Aes256Gcm, CipherSuite, HkdfSha256 } from '@hpke/core'
 import { XWing } from '@hpke/hybridkem-x-wing'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { isDtaError } from '../../../src/core/errors.ts'
-import type { ErrorCode } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
+import type { ErrorCode } from '../../../src/errors.ts'
 import {
   HPKE_AEAD_AES_256_GCM, HPKE_KDF_HKDF_SHA256, HPKE_KEM_XWING, hpkeOpen, hpkeSeal, hpkeSuiteId, keyScheduleBase,
   kemSuiteId, labeledExpand, labeledExtract,

@@ -13,8 +13,8 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { HDKey } from '@scure/bip32'
 import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39'
 import { wordlist as english } from '@scure/bip39/wordlists/english.js'
-import { isDtaError } from '../../../src/core/errors.ts'
-import type { ErrorCode } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
+import type { ErrorCode } from '../../../src/errors.ts'
 import { randomBytes } from '../../../src/crypto/random.ts'
 import {
   bip32Derive, bip39Seed, commitmentPopMessage, commitmentPopSign, commitmentPopVerify, mnemonicFromSeed,

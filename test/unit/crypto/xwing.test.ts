@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ml_kem768_x25519 as nobleXWing } from '@noble/post-quantum/hybrid.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { isDtaError } from '../../../src/core/errors.ts'
-import type { ErrorCode } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
+import type { ErrorCode } from '../../../src/errors.ts'
 import { randomBytes } from '../../../src/crypto/random.ts'
 import {
   xwingDecapsulate, xwingEncapsulate, xwingKeyPair,

@@ -9,8 +9,8 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHmac } from 'node:crypto'
-import { isDtaError } from '../../../src/core/errors.ts'
-import type { ErrorCode } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
+import type { ErrorCode } from '../../../src/errors.ts'
 import {
   createLocalKeyFile, DEFAULT_SCRYPT_COST, initLocalPassphrase, openLocalCustody
 } from '../../../src/adapters/custody/local.ts'

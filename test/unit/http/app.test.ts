@@ -12,7 +12,7 @@ import path from 'node:path'
 import { loadConfig } from '../../../src/config/load.ts'
 import { createNode, initNode } from '../../../src/node.ts'
 import type { DtaNode } from '../../../src/node.ts'
-import { ERRORS } from '../../../src/core/errors.ts'
+import { ERRORS } from '../../../src/errors.ts'
 
 const env = { MILAGRO_IPFS_LISTENADDR: '/ip4/127.0.0.1/tcp/0', MILAGRO_IPFS_FETCHTIMEOUTMS: '300' }
 const UNKNOWN_CID = 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG'

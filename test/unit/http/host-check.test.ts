@@ -11,9 +11,11 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { DtaError } from '../../../src/core/errors.ts'
+import { DtaError } from '../../../src/errors.ts'
 import { loadConfig } from '../../../src/config/load.ts'
-import { checkAllowedHosts, hostOfHeader, hostRefusal, isAllowedHost, isAllowedOrigin, quote } from '../../../src/http/host-check.ts'
+import {
+  checkAllowedHosts, hostOfHeader, hostRefusal, isAllowedHost, isAllowedOrigin, quote,
+} from '../../../src/http/host-check.ts'
 
 describe('hostOfHeader', () => {
   it('strips the port and the IPv6 brackets, and lower-cases', () => {

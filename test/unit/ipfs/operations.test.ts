@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { DtaError } from '../../../src/core/errors.ts'
+import { DtaError } from '../../../src/errors.ts'
 import { createOperations } from '../../../src/adapters/ipfs/operations.ts'
 import { rejectsWith } from '../../conformance/document-store.ts'
 

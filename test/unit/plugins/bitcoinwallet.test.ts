@@ -9,12 +9,13 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { isDtaError } from '../../../src/core/errors.ts'
+import type { Extension } from '../../../src/ports/common.ts'
+import { isDtaError } from '../../../src/errors.ts'
 import { toHex } from '../../../src/crypto/hash.ts'
 import {
   orderKeyFromSeed, p2pkhAddress, secpAddPrivateKeys, secpAddPublicKeys, secpPublicKey,
 } from '../../../src/crypto/secp256k1.ts'
-import type { Extension } from '../../../src/ports/plugin.ts'
+
 import { bitcoinWalletPlugin, principalShareKey } from '../../../src/plugins/bitcoinwallet/index.ts'
 import { decryptForIdentity } from '../../../src/services/identities.ts'
 import { bindingOf, completeRedemption, network, placeOrder, rejectsCode, requestRedemption } from './harness.ts'

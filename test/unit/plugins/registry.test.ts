@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { isDtaError } from '../../../src/core/errors.ts'
+import { isDtaError } from '../../../src/errors.ts'
 import { PluginsSchema } from '../../../src/config/schema.ts'
 import { createPlugin, PLUGINS } from '../../../src/plugins/registry.ts'
 

@@ -1,20 +1,25 @@
 /**
- * Request and response schemas of the HTTP API (PROTOCOL §8). One TypeBox schema per shape
- * validates the request, types the handler and feeds the OpenAPI document. Field names are the
- * original D-TA's, so its clients and curl scripts work unchanged; extra fields (part CIDs,
- * inline documents) are optional additions.
+ * The HTTP API as contracts (PROTOCOL §8): one TypeBox schema per request and response shape —
+ * it validates the request (src/http/app.ts), types the handler and the services, and feeds the
+ * OpenAPI document — and the services the HTTP layer and the CLI may ask of a node. Field names
+ * are the original D-TA's, so its clients and curl scripts work unchanged; extra fields (part
+ * CIDs, inline documents) are optional additions. The types are derived from the schemas
+ * (`Static<typeof …>`), so the two cannot drift apart.
  * @module
  */
 import { Type } from 'typebox'
+import type { Static } from 'typebox'
+import { CIDV0_PATTERN as CID_PATTERN, ORDER_REFERENCE_PATTERN } from './common.ts'
+import type { AbortOptions, SortBy } from './common.ts'
 
-import { CIDV0_PATTERN as CID_PATTERN } from '../core/cid.ts'
+// ── schemas ──────────────────────────────────────────────────────────────────────────────────
 
 export const Cid = Type.String({ pattern: CID_PATTERN, description: 'CIDv0 of a document in IPFS' })
 /** Order references are 128 random bits in hex (PROTOCOL §6). */
-export const Reference = Type.String({ pattern: '^[0-9a-f]{32}$', description: 'Order reference' })
+export const Reference = Type.String({ pattern: ORDER_REFERENCE_PATTERN, description: 'Order reference' })
 export const MAX_EXTENSION_ENTRIES = 32
 export const MAX_EXTENSION_VALUE_CHARS = 16384
-export const Extension = Type.Record(
+export const ExtensionMap = Type.Record(
   Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,63}$' }),
   Type.String({ maxLength: MAX_EXTENSION_VALUE_CHARS }),
   // additionalProperties: without it, keys that miss the pattern pass unchecked with any value
@@ -43,7 +48,7 @@ export const StatusResponse = Type.Object({
   nodeCID: Type.String(),
   timeStamp: Type.String(),
   plugin: Type.String(),
-  nodeType: Type.String(),
+  nodeType: Type.Union([Type.Literal('multi'), Type.Literal('principal'), Type.Literal('fiduciary')]),
   version: Type.String(),
   peerID: Type.String(),
   listenAddrs: Type.Array(Type.String()),
@@ -53,7 +58,7 @@ export const StatusResponse = Type.Object({
 export const CreateIdentityRequest = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   Name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  extension: Type.Optional(Extension),
+  extension: Type.Optional(ExtensionMap),
 }, { additionalProperties: false })
 export const CreateIdentityResponse = Type.Object({ idDocumentCID: Type.String() })
 
@@ -70,13 +75,13 @@ export const IdentityListResponse = Type.Object({ idDocumentList: Type.Array(Ide
 
 export const OrderRequest = Type.Object({
   beneficiaryIDDocumentCID: Type.Optional(Type.Union([Cid, Type.Literal('')])),
-  extension: Type.Optional(Extension),
+  extension: Type.Optional(ExtensionMap),
 }, { additionalProperties: false })
 export const OrderResponse = Type.Object({
   orderReference: Type.String(),
   commitment: Type.String(),
   createdAt: Type.Integer(),
-  extension: Extension,
+  extension: ExtensionMap,
   orderPart1CID: Type.String(),
   orderPart2CID: Type.String(),
 })
@@ -87,14 +92,14 @@ export const GetOrderResponse = Type.Object({ orderCID: Type.String(), order: Ty
 export const OrderSecretRequest = Type.Object({
   orderReference: Type.Optional(Reference),
   beneficiaryIDDocumentCID: Type.Optional(Type.Union([Cid, Type.Literal('')])),
-  extension: Type.Optional(Extension),
+  extension: Type.Optional(ExtensionMap),
   orderPart4CID: Type.Optional(Cid),
 }, { additionalProperties: false })
 export const OrderSecretResponse = Type.Object({
   secret: Type.Optional(Type.String()),
   commitment: Type.String(),
   orderReference: Type.String(),
-  extension: Extension,
+  extension: ExtensionMap,
   orderPart3CID: Type.String(),
   orderPart4CID: Type.String(),
 })
@@ -102,17 +107,17 @@ export const OrderSecretResponse = Type.Object({
 export const FulfillOrderRequest = Type.Object({
   orderPart1CID: Cid,
   documentCID: Cid,
-  extension: Type.Optional(Extension),
+  extension: Type.Optional(ExtensionMap),
   documents: Type.Optional(InlineDocuments),
 }, { additionalProperties: false })
-export const FulfillOrderResponse = Type.Object({ orderPart2CID: Type.String(), extension: Extension, documents: Type.Optional(InlineDocuments) })
+export const FulfillOrderResponse = Type.Object({ orderPart2CID: Type.String(), extension: ExtensionMap, documents: Type.Optional(InlineDocuments) })
 export const FulfillOrderSecretRequest = Type.Object({
   orderPart3CID: Cid,
   documentCID: Cid,
-  extension: Type.Optional(Extension),
+  extension: Type.Optional(ExtensionMap),
   documents: Type.Optional(InlineDocuments),
 }, { additionalProperties: false })
-export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: Type.String(), extension: Extension, documents: Type.Optional(InlineDocuments) })
+export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: Type.String(), extension: ExtensionMap, documents: Type.Optional(InlineDocuments) })
 
 export const AuditQuery = Type.Object({
   page: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Zero-based page' }),
@@ -128,3 +133,63 @@ export const AuditEntry = Type.Object({
   detail: NullableText,
 })
 export const AuditListResponse = Type.Object({ auditList: Type.Array(AuditEntry, { description: 'Oldest first' }) })
+
+// ── the types the schemas give ────────────────────────────────────────────────────────────────
+
+export type NodeType = 'multi' | 'principal' | 'fiduciary'
+export type InlineDocuments = Static<typeof InlineDocuments>
+export type StatusResponse = Static<typeof StatusResponse>
+export type IdentityView = Static<typeof IdentityView>
+export type OrderRequest = Static<typeof OrderRequest>
+export type OrderResponse = Static<typeof OrderResponse>
+export type OrderSecretRequest = Static<typeof OrderSecretRequest>
+export type OrderSecretResponse = Static<typeof OrderSecretResponse>
+export type FulfillOrderRequest = Static<typeof FulfillOrderRequest>
+export type FulfillOrderResponse = Static<typeof FulfillOrderResponse>
+export type FulfillOrderSecretRequest = Static<typeof FulfillOrderSecretRequest>
+export type FulfillOrderSecretResponse = Static<typeof FulfillOrderSecretResponse>
+export type AuditQuery = Static<typeof AuditQuery>
+/** One audit trail entry: public values only (CIDs, record ids, codes). */
+export type AuditEntryView = Static<typeof AuditEntry>
+
+/** A page of a list; `page` is zero-based, as in the original API. */
+export interface ListQuery {
+  page: number
+  perPage: number
+  sortBy: SortBy
+}
+
+// ── the services ─────────────────────────────────────────────────────────────────────────────
+
+export interface IdentityService {
+  create (name: string, options?: AbortOptions): Promise<{ idDocumentCID: string }>
+  get (idDocumentCID: string, options?: AbortOptions): Promise<IdentityView>
+  list (query: ListQuery, options?: AbortOptions): Promise<IdentityView[]>
+}
+
+export interface OrderService {
+  create (request: OrderRequest, options?: AbortOptions): Promise<OrderResponse>
+  list (query: ListQuery, options?: AbortOptions): Promise<string[]>
+  get (orderReference: string, options?: AbortOptions): Promise<{ orderCID: string, order: string }>
+  secret (request: OrderSecretRequest, options?: AbortOptions): Promise<OrderSecretResponse>
+}
+
+export interface FulfilService {
+  order (request: FulfillOrderRequest, options?: AbortOptions): Promise<FulfillOrderResponse>
+  secret (request: FulfillOrderSecretRequest, options?: AbortOptions): Promise<FulfillOrderSecretResponse>
+}
+
+export interface AuditService {
+  /** Oldest first. */
+  list (query: AuditQuery, options?: AbortOptions): Promise<AuditEntryView[]>
+}
+
+export interface NodeServices {
+  nodeType: NodeType
+  status (): Promise<StatusResponse>
+  identity: IdentityService
+  order?: OrderService
+  fulfil?: FulfilService
+  /** The audit trail, read-only (GET /v1/audit). */
+  audit?: AuditService
+}
