@@ -29,7 +29,6 @@ import type { FiduciaryClient } from './ports/peer.ts'
 import type { StateRepository } from './ports/state.ts'
 import type { FulfilService, NodeServices, OrderService, StatusResponse } from './ports/api.ts'
 import { createPluginContext } from './services/context.ts'
-import type { ServiceContext } from './services/context.ts'
 import { createAuditService } from './services/audit.ts'
 import { createFulfilService } from './services/fulfil.ts'
 import { Identities } from './services/identities.ts'
@@ -206,11 +205,12 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
     }
     const node = await identities.held(nodeRecord.cid)
     const plugin = createPlugin(config.plugins.service)
-    const ctx: ServiceContext = { documents, state, custody, identities, plugin, pluginContext: createPluginContext(plugin, state, custody), node, cidOf: cidV0Of }
+    // what both sides get; each service then declares the rest it needs (and the order service no custody)
+    const shared = { documents, identities, plugin, pluginContext: createPluginContext(plugin, state, custody), node, cidOf: cidV0Of }
 
     let fulfil: FulfilService | undefined
     let order: OrderService | undefined
-    if (nodeType !== 'principal') fulfil = createFulfilService(ctx, { allowPrincipals: config.http.allowPrincipals })
+    if (nodeType !== 'principal') fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals })
     if (nodeType !== 'fiduciary') {
       let fiduciary: FiduciaryClient
       let fiduciaryCID: string
@@ -223,7 +223,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
         fiduciaryCID = config.node.masterFiduciaryNodeID
       }
       const trustedFiduciaries = new Set(config.node.trustedFiduciaries.length > 0 ? config.node.trustedFiduciaries : [fiduciaryCID])
-      order = createOrderService(ctx, { fiduciary, fiduciaryCID, trustedFiduciaries })
+      order = createOrderService({ ...shared, state, fiduciary, fiduciaryCID, trustedFiduciaries })
     }
 
     const status = async (): Promise<StatusResponse> => ({

@@ -11,7 +11,7 @@
  * Decoding validates every field before a service may act on it; a bad order is ORDER_BAD_DOCUMENT.
  * @module
  */
-import { clone, equals } from '@bufbuild/protobuf'
+import { clone, create, equals } from '@bufbuild/protobuf'
 import { isCIDv0 as isCID, isOrderReference } from '../ports/common.ts'
 import { DtaError } from '../errors.ts'
 import { timingSafeEqual, toHex, wipe } from '../crypto/hash.ts'
@@ -20,8 +20,9 @@ import { orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
 import { decode, encode, toMillis } from '../envelope/codec.ts'
 import { decryptParsedEnvelope, DocumentType, parseEnvelope, sealEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import type { ParsedEnvelope, RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
-import { OrderDocumentSchema } from '../envelope/gen/dta_pb.ts'
+import { OrderDocumentSchema, OrderPart2Schema, OrderPart3Schema, OrderPart4Schema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
+import type { Extension } from '../ports/common.ts'
 import type { OrderView } from '../ports/plugin.ts'
 
 export const ORDER_TYPE_SAFEGUARD = 1
@@ -123,6 +124,51 @@ export function part1Document (f: Part1Fields): OrderDocument {
     plugin: f.plugin,
     extension: f.extension,
   }), 'ORDER_BAD_DOCUMENT', 'order')
+}
+
+/** Part 2: the fiduciary's commitment to part 1 — the commitment key and its proof of possession. */
+export function part2Document (doc1: OrderDocument, f: { part1CID: string, commitmentPublicKey: Uint8Array, proofOfPossession: Uint8Array, timestamp: number }): OrderDocument {
+  const doc = orderUpTo(doc1, 1)
+  doc.orderPart2 = create(OrderPart2Schema, {
+    commitmentPublicKey: f.commitmentPublicKey,
+    proofOfPossession: f.proofOfPossession,
+    previousOrderCid: f.part1CID,
+    timestamp: BigInt(f.timestamp),
+  })
+  return doc
+}
+
+/**
+ * Part 3: the redemption request on part 2. `beneficiaryCID` is a beneficiary named now (only for
+ * an order without one); `beneficiaryEncryptedData` what the plugin hands it (sealed to it alone).
+ */
+export function part3Document (doc2: OrderDocument, f: { part2CID: string, beneficiaryCID?: string, beneficiaryEncryptedData?: Uint8Array, extension?: Extension, timestamp: number }): OrderDocument {
+  const doc = orderUpTo(doc2, 2)
+  doc.orderPart3 = create(OrderPart3Schema, {
+    previousOrderCid: f.part2CID,
+    beneficiaryCid: f.beneficiaryCID ?? '',
+    beneficiaryEncryptedData: f.beneficiaryEncryptedData ?? new Uint8Array(0),
+    timestamp: BigInt(f.timestamp),
+    extension: f.extension ?? {},
+  })
+  return doc
+}
+
+/** Part 4: the released seed, answering part 3. The caller wipes `seed` once part 4 is sealed. */
+export function part4Document (doc3: OrderDocument, f: { part3CID: string, seed: Uint8Array, timestamp: number }): OrderDocument {
+  const doc = orderUpTo(doc3, 3)
+  doc.orderPart4 = create(OrderPart4Schema, { secret: f.seed, previousOrderCid: f.part3CID, timestamp: BigInt(f.timestamp) })
+  return doc
+}
+
+/**
+ * Who part 4 of an order is released to (PROTOCOL §6): the beneficiary named at order time, else
+ * the one part 3 names, else the principal — never anyone else.
+ */
+export function releaseRecipient (doc3: OrderDocument): string {
+  if (doc3.beneficiaryCid !== '') return doc3.beneficiaryCid
+  const named = doc3.orderPart3?.beneficiaryCid ?? ''
+  return named !== '' ? named : doc3.principalCid
 }
 
 /**

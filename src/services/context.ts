@@ -1,36 +1,21 @@
 /**
- * What the order and fulfil services are given once, at wiring time (src/node.ts): the ports,
- * the node's own identity and the plugin with its scoped context. Also what both sides share: the
- * plugin context factory and the cache of part 2 plaintexts (documents carried inline with an RPC
- * are src/services/inline.ts).
+ * What the order and fulfil services share: the plugin's narrow context (its scoped store and
+ * sealing, PROTOCOL §7), built once at wiring time (src/node.ts), and the cache of part 2
+ * plaintexts. Each service declares the components it needs itself (`OrderComponents`,
+ * `FulfilComponents`); documents carried inline with an RPC are src/services/inline.ts.
  * @module
  */
 import { decode, encode } from '../envelope/codec.ts'
 import { OrderDocumentSchema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
 import type { Custody } from '../ports/custody.ts'
-import type { DocumentStore } from '../ports/document-store.ts'
 import type { Plugin, PluginContext } from '../ports/plugin.ts'
 import { pluginSealRecordId } from '../ports/state.ts'
 import type { StateRepository } from '../ports/state.ts'
 import { encryptToIdentity } from './identities.ts'
-import type { HeldIdentity, Identities } from './identities.ts'
-import type { CidOf } from './inline.ts'
 
-export interface ServiceContext {
-  documents: DocumentStore
-  state: StateRepository
-  custody: Custody
-  identities: Identities
-  plugin: Plugin
-  pluginContext: PluginContext
-  /** The node identity: the principal or fiduciary this node acts as. */
-  node: HeldIdentity
-  /** The canonical CID of some bytes, to check documents that arrive inline with an RPC. */
-  cidOf: CidOf
-}
-
-export function createPluginContext (plugin: Plugin, state: StateRepository, custody: Custody): PluginContext {
+/** The plugin's view of the node: its own store and custody records only, and encryption to one identity. */
+export function createPluginContext (plugin: Plugin, state: Pick<StateRepository, 'pluginStore'>, custody: Pick<Custody, 'seal' | 'unseal'>): PluginContext {
   const scoped = (id: string): string => pluginSealRecordId(plugin.name, id)
   return {
     store: state.pluginStore(plugin.name),

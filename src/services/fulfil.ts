@@ -22,32 +22,49 @@
  * leaves nothing stored.
  * @module
  */
-import { clone, create } from '@bufbuild/protobuf'
 import type { AbortOptions } from '../ports/common.ts'
 import { DtaError, isDtaError } from '../errors.ts'
-import { decodeOrderPart, openOrderPart, sameOrder, sealOrderPart, validateOrder, withPartCIDs } from '../core/order.ts'
+import {
+  decodeOrderPart, openOrderPart, part2Document, part4Document, releaseRecipient, sameOrder, sealOrderPart, validateOrder, withPartCIDs,
+} from '../core/order.ts'
 import { toHex, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
 import { commitmentPopSign, orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
 import { parseEnvelope } from '../envelope/envelope.ts'
-import { OrderDocumentSchema, OrderPart2Schema, OrderPart4Schema } from '../envelope/gen/dta_pb.ts'
+import type { Custody } from '../ports/custody.ts'
+import type { DocumentStore } from '../ports/document-store.ts'
+import type { Plugin, PluginContext } from '../ports/plugin.ts'
 import { orderSeedRecordId } from '../ports/state.ts'
+import type { StateRepository } from '../ports/state.ts'
 import type {
   FulfilService, FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse,
 } from '../ports/api.ts'
 import { Part2Cache } from './context.ts'
-import type { ServiceContext } from './context.ts'
 import { recipientOf, signerOf } from './identities.ts'
+import type { HeldIdentity, Identities } from './identities.ts'
 import { Inbound, inline } from './inline.ts'
+import type { CidOf } from './inline.ts'
 
-export interface FulfilOptions {
+/** What the fiduciary side needs, and nothing more (src/node.ts wires it). */
+export interface FulfilComponents {
+  documents: DocumentStore
+  /** Its orders, their sealed seeds and the audit trail. */
+  state: Pick<StateRepository, 'getOrder' | 'createFiduciaryOrder' | 'setOrderPart2' | 'claimRelease' | 'setOrderPart4' | 'getSeed' | 'appendAudit'>
+  /** Seals the order seeds it generates, and opens one to release it. */
+  custody: Pick<Custody, 'seal' | 'unseal'>
+  identities: Identities
+  plugin: Plugin
+  pluginContext: PluginContext
+  /** The fiduciary identity this node acts as. */
+  node: HeldIdentity
+  cidOf: CidOf
   /** When non-empty, only these principal identity CIDs may place orders. */
   allowPrincipals?: readonly string[]
 }
 
-export function createFulfilService (ctx: ServiceContext, config: FulfilOptions = {}): FulfilService {
-  const { documents, state, custody, identities, plugin, pluginContext, node, cidOf } = ctx
-  const allow = new Set(config.allowPrincipals ?? [])
+export function createFulfilService (components: FulfilComponents): FulfilService {
+  const { documents, state, custody, identities, plugin, pluginContext, node, cidOf } = components
+  const allow = new Set(components.allowPrincipals ?? [])
   const part2s = new Part2Cache()
 
   async function issuedPart2 (part2Cid: string, options: AbortOptions): Promise<FulfillOrderResponse> {
@@ -106,12 +123,11 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
 
     const key = orderKeyFromSeed(seed)
     wipe(seed)
-    const doc2 = clone(OrderDocumentSchema, doc1)
-    doc2.orderPart2 = create(OrderPart2Schema, {
+    const doc2 = part2Document(doc1, {
+      part1CID: request.orderPart1CID,
       commitmentPublicKey: key.publicKey,
       proofOfPossession: commitmentPopSign(key.privateKey, { reference: doc1.reference, part1CID: request.orderPart1CID, plugin: doc1.plugin }),
-      previousOrderCid: request.orderPart1CID,
-      timestamp: BigInt(Date.now()),
+      timestamp: Date.now(),
     })
     wipe(key.privateKey)
     const bytes2 = sealOrderPart({ signer: signerOf(node), document: doc2, recipients, previousCID: request.orderPart1CID })
@@ -164,11 +180,11 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     if (request.documentCID !== issued.principalCid && (orderBeneficiary === '' || request.documentCID !== orderBeneficiary)) {
       return await refuse(reference, request.documentCID, 'ORDER_NOT_ENTITLED', 'neither principal nor beneficiary', options)
     }
-    const redemptionBeneficiary = doc3.orderPart3.beneficiaryCid
+    const redemptionBeneficiary = doc3.orderPart3!.beneficiaryCid
     if (orderBeneficiary !== '' && redemptionBeneficiary !== '' && redemptionBeneficiary !== orderBeneficiary) {
       return await refuse(reference, request.documentCID, 'ORDER_NOT_ENTITLED', 'the beneficiary named at order time cannot be replaced', options)
     }
-    const recipientCid = orderBeneficiary !== '' ? orderBeneficiary : (redemptionBeneficiary !== '' ? redemptionBeneficiary : issued.principalCid)
+    const recipientCid = releaseRecipient(doc3)
     if (row.releasedTo === null && row.part4Cid !== null) {
       // Released before the database recorded the recipient (schema v1): read it from that part 4.
       const previous = parseEnvelope(await documents.get(row.part4Cid, options)).header.recipients
@@ -194,14 +210,13 @@ export function createFulfilService (ctx: ServiceContext, config: FulfilOptions 
     const stored = await state.getSeed(recordId, options)
     if (stored === undefined) throw new DtaError('INTERNAL', 'order without its seed')
     const seed = await custody.unseal(recordId, stored.sealed, options)
-    const doc4 = clone(OrderDocumentSchema, doc3)
-    doc4.orderPart4 = create(OrderPart4Schema, { secret: seed, previousOrderCid: request.orderPart3CID, timestamp: BigInt(Date.now()) })
+    const doc4 = part4Document(doc3, { part3CID: request.orderPart3CID, seed, timestamp: Date.now() })
     let bytes4: Uint8Array
     try {
       bytes4 = sealOrderPart({ signer: signerOf(node), document: doc4, recipients, previousCID: request.orderPart3CID })
     } finally {
       wipe(seed)
-      doc4.orderPart4.secret = new Uint8Array(0)
+      doc4.orderPart4!.secret = new Uint8Array(0)
     }
     const part4Cid = await documents.put(bytes4, options)
     await state.setOrderPart4('fiduciary', reference, { part4Cid, releasedTo: recipientCid }, options)

@@ -19,30 +19,39 @@
  * and learn the secret it computes — with a bitcoinwallet order, the beneficiary's identity key.
  * @module
  */
-import { clone, create } from '@bufbuild/protobuf'
 import type { AbortOptions, Extension } from '../ports/common.ts'
 import { DtaError } from '../errors.ts'
 import {
-  assertSameOrder, decodeOrderPart, newOrderReference, openOrderPart, orderToJSON, part1Document, releasedOrderKey, sealOrderPart,
-  validateOrder, withPartCIDs,
+  assertSameOrder, decodeOrderPart, newOrderReference, openOrderPart, orderToJSON, part1Document, part3Document, releasedOrderKey,
+  sealOrderPart, validateOrder, withPartCIDs,
 } from '../core/order.ts'
 import { wipe } from '../crypto/hash.ts'
 import { commitmentPopVerify } from '../crypto/secp256k1.ts'
 import { parseEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import type { ParsedEnvelope } from '../envelope/envelope.ts'
-import { OrderDocumentSchema, OrderPart3Schema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
-import type { DocumentReader } from '../ports/document-store.ts'
+import type { DocumentReader, DocumentStore } from '../ports/document-store.ts'
 import type { FiduciaryClient } from '../ports/peer.ts'
-import type { IdentityInfo, OrderBinding, OrderView, RedemptionKeys } from '../ports/plugin.ts'
+import type { IdentityInfo, OrderBinding, OrderView, Plugin, PluginContext, RedemptionKeys } from '../ports/plugin.ts'
+import type { StateRepository } from '../ports/state.ts'
 import type { ListQuery, OrderRequest, OrderResponse, OrderSecretRequest, OrderSecretResponse, OrderService } from '../ports/api.ts'
 import { Part2Cache } from './context.ts'
-import type { ServiceContext } from './context.ts'
 import { decryptForIdentity, recipientOf, signerOf } from './identities.ts'
-import type { HeldIdentity } from './identities.ts'
+import type { HeldIdentity, Identities } from './identities.ts'
 import { Inbound, inline } from './inline.ts'
+import type { CidOf } from './inline.ts'
 
-export interface OrderServiceDeps {
+/** What the principal side needs, and nothing more — no custody (src/node.ts wires it). */
+export interface OrderComponents {
+  documents: DocumentStore
+  /** Its orders (principal rows). */
+  state: Pick<StateRepository, 'createOrder' | 'getOrder' | 'setOrderPart3' | 'setOrderPart4' | 'listOrders'>
+  identities: Identities
+  plugin: Plugin
+  pluginContext: PluginContext
+  /** The principal identity this node acts as. */
+  node: HeldIdentity
+  cidOf: CidOf
   fiduciary: FiduciaryClient
   /** The fiduciary's identity CID (the node's own in `multi` mode). */
   fiduciaryCID: string
@@ -54,8 +63,8 @@ export interface OrderServiceDeps {
   trustedFiduciaries: ReadonlySet<string>
 }
 
-export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps): OrderService {
-  const { documents, state, identities, plugin, pluginContext, node, cidOf } = ctx
+export function createOrderService (components: OrderComponents): OrderService {
+  const { documents, state, identities, plugin, pluginContext, node, cidOf } = components
   const part2s = new Part2Cache()
 
   /** The RPC's own document plus the identity documents the fiduciary needs (this node's, a beneficiary's). */
@@ -93,22 +102,22 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
       plugin: plugin.name,
       coin: prepared.coin ?? 0,
       principalCID: node.cid,
-      fiduciaryCID: deps.fiduciaryCID,
+      fiduciaryCID: components.fiduciaryCID,
       beneficiaryCID: beneficiary?.cid,
       extension: prepared.extension ?? {},
       timestamp: Date.now(),
     })
-    const recipients = await identities.recipients([node.cid, deps.fiduciaryCID, beneficiary?.cid], options)
+    const recipients = await identities.recipients([node.cid, components.fiduciaryCID, beneficiary?.cid], options)
     const bytes1 = sealOrderPart({ signer: signerOf(node), document: doc1, recipients })
     const part1CID = await documents.put(bytes1, options)
 
-    const answer = await deps.fiduciary.fulfillOrder({
+    const answer = await components.fiduciary.fulfillOrder({
       orderPart1CID: part1CID,
       documentCID: node.cid,
       documents: inline(await withIdentityDocuments([[part1CID, bytes1]], [node.cid, beneficiary?.cid], options)),
     }, options)
     const inbound = new Inbound(documents, cidOf, answer.documents)
-    const part2 = await verifiedPart(answer.orderPart2CID, deps.fiduciaryCID, part1CID, inbound, options)
+    const part2 = await verifiedPart(answer.orderPart2CID, components.fiduciaryCID, part1CID, inbound, options)
     const doc2 = decodeOrderPart(part2, recipientOf(node)).document
     const view2 = validateOrder(doc2, 2, part1CID)
     assertSameOrder(doc2, doc1, 1, 'part 2 alters the order')
@@ -120,7 +129,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     const result = await plugin.completeOrder(pluginContext, { order, requestExtension, beneficiary }, options)
     // The order is recorded once it is complete: a failed order leaves no half-written row.
     await state.createOrder({
-      role: 'principal', reference, plugin: plugin.name, principalCid: node.cid, fiduciaryCid: deps.fiduciaryCID,
+      role: 'principal', reference, plugin: plugin.name, principalCid: node.cid, fiduciaryCid: components.fiduciaryCID,
       beneficiaryCid: beneficiary?.cid ?? null, part1Cid: part1CID, part2Cid: answer.orderPart2CID,
       commitment: result.commitment, extension: result.extension, createdAt: order.createdAt,
     }, options)
@@ -184,19 +193,18 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
     const prepared = await plugin.prepareRedemption(pluginContext, { order: view2, extension: requestExtension, beneficiary }, options)
     const redemptionBeneficiaryCID = view2.beneficiaryCID === undefined ? named : undefined
 
-    const doc3 = clone(OrderDocumentSchema, doc2)
-    doc3.orderPart3 = create(OrderPart3Schema, {
-      previousOrderCid: row.part2Cid,
-      beneficiaryCid: redemptionBeneficiaryCID ?? '',
-      beneficiaryEncryptedData: prepared.beneficiaryEncryptedData ?? new Uint8Array(0),
-      timestamp: BigInt(Date.now()),
-      extension: prepared.extension ?? {},
+    const doc3 = part3Document(doc2, {
+      part2CID: row.part2Cid,
+      beneficiaryCID: redemptionBeneficiaryCID,
+      beneficiaryEncryptedData: prepared.beneficiaryEncryptedData,
+      extension: prepared.extension,
+      timestamp: Date.now(),
     })
     const recipients = await identities.recipients([node.cid, row.fiduciaryCid, beneficiaryCID], options)
     const bytes3 = sealOrderPart({ signer: signerOf(node), document: doc3, recipients, previousCID: row.part2Cid })
     const part3CID = await documents.put(bytes3, options)
 
-    const answer = await deps.fiduciary.fulfillOrderSecret({
+    const answer = await components.fiduciary.fulfillOrderSecret({
       orderPart3CID: part3CID,
       documentCID: node.cid,
       documents: inline(await withIdentityDocuments([[part3CID, bytes3]], [node.cid, beneficiaryCID], options)),
@@ -244,7 +252,7 @@ export function createOrderService (ctx: ServiceContext, deps: OrderServiceDeps)
   async function redeemFromPart4 (part4CID: string, requestExtension: Extension, options: AbortOptions): Promise<OrderSecretResponse> {
     const parsed4 = parseEnvelope(await documents.get(part4CID, options))
     const fiduciaryCID = parsed4.signerCID
-    if (!deps.trustedFiduciaries.has(fiduciaryCID)) throw new DtaError('ORDER_FIDUCIARY_NOT_TRUSTED', fiduciaryCID)
+    if (!components.trustedFiduciaries.has(fiduciaryCID)) throw new DtaError('ORDER_FIDUCIARY_NOT_TRUSTED', fiduciaryCID)
     let reader: HeldIdentity | undefined
     for (const cid of parsed4.header.recipients.filter(cid => cid !== fiduciaryCID)) reader ??= await heldIdentity(cid, options)
     if (reader === undefined) throw new DtaError('ENVELOPE_NOT_A_RECIPIENT', 'no identity on this node can read that part 4')

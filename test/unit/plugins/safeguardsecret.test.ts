@@ -1,5 +1,5 @@
 /**
- * The safeguardsecret plugin: the round trip through a simulated flow (harness.ts), the original
+ * The safeguardsecret plugin: the round trip through the real services (test/unit/services/network.ts), the original
  * D-TA's ECIES vector through the plugin's own decryption helper, where the text never goes,
  * tampering, and the extension checks.
  * @module
@@ -18,8 +18,8 @@ import {
   checkCiphertextExtension, decryptPlainText, encryptPlainText, MAX_FIELD_CHARS, MAX_PLAINTEXT_BYTES, safeguardSecretPlugin,
 } from '../../../src/plugins/safeguardsecret/index.ts'
 import amcl from '../../vectors/amcl-ecies.json' with { type: 'json' }
-import { completeRedemption, network, placeOrder, rejectsCode, requestRedemption } from './harness.ts'
-import type { Network } from './harness.ts'
+import { network, rejectsCode } from '../services/network.ts'
+import type { Network } from '../services/network.ts'
 
 const TEXT = 'The Qu1ck Br0wn F0x — ünïcödé ✓ 🦊'
 
@@ -44,64 +44,65 @@ describe('safeguardsecret plugin', () => {
   })
 
   it('round trip: order → {cypherText, v, t}; redemption with them → plainText; secret is the commitment\'s key', async () => {
-    const order = await placeOrder(net, { plainText: TEXT })
-    assert.deepEqual(order.view.extension, {}, 'the text is not recorded in part 1')
-    const { commitment, extension } = order.result
+    const order = await net.place({ plainText: TEXT })
+    const view = await net.viewOf(order)
+    assert.deepEqual(view.extension, {}, 'the text is not recorded in part 1')
+    const { commitment, extension } = order
     assert.deepEqual(Object.keys(extension).sort(), ['cypherText', 't', 'v'])
-    assert.equal(commitment, toHex(order.view.part2!.commitmentPublicKey))
+    assert.equal(commitment, toHex(view.part2!.commitmentPublicKey))
     assert.equal(extension.v!.length, 130)
     assert.equal(extension.t!.length, 24)
-    assert.equal(JSON.stringify(order.result).includes('Qu1ck'), false)
+    assert.equal(JSON.stringify(order).includes('Qu1ck'), false)
     // the ciphertext decrypts under the order key (as the original's would)
-    assert.equal(decryptPlainText(orderKeyFromSeed(order.orderSeed).privateKey, extension), TEXT)
+    assert.equal(decryptPlainText(orderKeyFromSeed(await net.seedOf(order.orderReference)).privateKey, extension), TEXT)
 
-    const view = await requestRedemption(net, order, { extension })
-    assert.deepEqual(view.part3!.extension, {}, 'the ciphertext never goes to the fiduciary, which holds the order key')
-    assert.equal(view.part3!.beneficiaryEncryptedData.length, 0)
-    const r = await completeRedemption(net, view, order.orderSeed, net.principal, extension)
+    const r = await net.redeem(order.orderReference, { extension })
+    const part3 = (await net.openAsFiduciary(r.orderPart3CID)).orderPart3!
+    assert.deepEqual(part3.extension, {}, 'the ciphertext never goes to the fiduciary, which holds the order key')
+    assert.equal(part3.beneficiaryEncryptedData.length, 0)
     assert.deepEqual(r.extension, { plainText: TEXT })
     assert.equal(r.commitment, commitment)
-    assert.equal(toHex(secpPublicKey(hexToBytes(r.secret))), commitment)
+    assert.equal(toHex(secpPublicKey(hexToBytes(r.secret!))), commitment)
 
     // without the fields the redemption answers the key only
-    const keyOnly = await completeRedemption(net, await requestRedemption(net, order), order.orderSeed, net.principal)
+    const keyOnly = await net.redeem(order.orderReference)
     assert.deepEqual(keyOnly.extension, {})
     assert.equal(keyOnly.secret, r.secret)
   })
 
   it('a beneficiary redeems on its own node with the fields its client hands it', async () => {
-    const order = await placeOrder(net, { plainText: 'for the beneficiary' }, { beneficiary: net.beneficiary })
-    const view = await requestRedemption(net, order)
-    const r = await completeRedemption(net, view, order.orderSeed, net.beneficiary, order.result.extension)
+    const order = await net.place({ plainText: 'for the beneficiary' }, { beneficiary: net.beneficiary })
+    const released = await net.redeem(order.orderReference)
+    assert.equal(released.secret, undefined)
+    const r = await net.redeemOn(net.beneficiary, released.orderPart4CID, order.extension)
     assert.equal(r.extension.plainText, 'for the beneficiary')
-    assert.equal(r.commitment, order.result.commitment)
+    assert.equal(r.commitment, order.commitment)
   })
 
   it('the longest accepted text round trips, and its hex cypherText fits one API extension value; one byte more is refused', async () => {
     assert.equal(MAX_FIELD_CHARS, MAX_EXTENSION_VALUE_CHARS, 'the plugin and the HTTP schema agree on the longest field')
     const big = 'é'.repeat((MAX_PLAINTEXT_BYTES - 1) / 2) + 'a' // 2 bytes per é in UTF-8
     assert.equal(Buffer.byteLength(big), MAX_PLAINTEXT_BYTES)
-    const order = await placeOrder(net, { plainText: big })
-    assert.equal(order.result.extension.cypherText!.length, MAX_EXTENSION_VALUE_CHARS)
-    const r = await completeRedemption(net, await requestRedemption(net, order, { extension: order.result.extension }), order.orderSeed, net.principal, order.result.extension)
+    const order = await net.place({ plainText: big })
+    assert.equal(order.extension.cypherText!.length, MAX_EXTENSION_VALUE_CHARS)
+    const r = await net.redeem(order.orderReference, { extension: order.extension })
     assert.equal(r.extension.plainText, big)
     await rejectsCode(net.plugin.prepareOrder(net.principal.ctx, { reference: 'r', extension: { plainText: big + 'a' } }), 'PLUGIN_BAD_EXTENSION')
     await rejectsCode(net.plugin.prepareOrder(net.principal.ctx, { reference: 'r', extension: { plainText: 'é'.repeat(MAX_PLAINTEXT_BYTES / 2 + 1) } }), 'PLUGIN_BAD_EXTENSION')
   })
 
   it('a tampered cypherText, v or t is CRYPTO_DECRYPT_FAILED, and nothing is answered', async () => {
-    const order = await placeOrder(net, { plainText: TEXT })
-    const view = await requestRedemption(net, order)
-    const ext = order.result.extension
+    const order = await net.place({ plainText: TEXT })
+    const ext = order.extension
     for (const field of ['cypherText', 'v', 't'] as const) {
       for (const at of field === 'v' ? [2, 70, 129] : [0, ext[field]!.length - 1]) {
         const bad = { ...ext, [field]: flipHex(ext[field]!, at) }
-        await rejectsCode(completeRedemption(net, view, order.orderSeed, net.principal, bad), 'CRYPTO_DECRYPT_FAILED')
+        await rejectsCode(net.redeem(order.orderReference, { extension: bad }), 'CRYPTO_DECRYPT_FAILED')
       }
     }
     // another order's key does not open it
-    const other = await placeOrder(net, { plainText: 'other' })
-    await rejectsCode(completeRedemption(net, await requestRedemption(net, other), other.orderSeed, net.principal, ext), 'CRYPTO_DECRYPT_FAILED')
+    const other = await net.place({ plainText: 'other' })
+    await rejectsCode(net.redeem(other.orderReference, { extension: ext }), 'CRYPTO_DECRYPT_FAILED')
     // authentic bytes that are not UTF-8 text
     const sk = secp256k1.utils.randomSecretKey()
     const raw = encryptPlainText(secp256k1.getPublicKey(sk), 'x')
@@ -117,13 +118,14 @@ describe('safeguardsecret plugin', () => {
       await rejectsCode(net.plugin.prepareOrder(net.principal.ctx, { reference: 'r', extension }), 'PLUGIN_BAD_EXTENSION')
     }
     assert.deepEqual(await net.plugin.prepareOrder(net.principal.ctx, { reference: 'r', extension: { plainText: 'x' } }), {})
-    const order = await placeOrder(net, { plainText: 'x' })
-    await rejectsCode(net.plugin.checkOrder(net.fiduciary.ctx, { ...order.view, extension: { plainText: 'leaked' } }), 'PLUGIN_BAD_EXTENSION')
+    const view = await net.viewOf(await net.place({ plainText: 'x' }))
+    await rejectsCode(net.plugin.checkOrder(net.fiduciary.ctx, { ...view, extension: { plainText: 'leaked' } }), 'PLUGIN_BAD_EXTENSION')
   })
 
   it('redemption extension: all three hex fields with the right lengths, or none', async () => {
-    const order = await placeOrder(net, { plainText: TEXT })
-    const ext = order.result.extension as { cypherText: string, v: string, t: string }
+    const order = await net.place({ plainText: TEXT })
+    const view = await net.viewOf(order)
+    const ext = order.extension as { cypherText: string, v: string, t: string }
     const bad: Extension[] = [
       { cypherText: ext.cypherText },
       { cypherText: ext.cypherText, v: ext.v },
@@ -140,11 +142,11 @@ describe('safeguardsecret plugin', () => {
     ]
     for (const extension of bad) {
       assert.throws(() => checkCiphertextExtension(extension), (err: unknown) => isDtaError(err, 'PLUGIN_BAD_EXTENSION'), JSON.stringify(extension).slice(0, 80))
-      await rejectsCode(net.plugin.prepareRedemption(net.principal.ctx, { order: order.view, extension }), 'PLUGIN_BAD_EXTENSION')
+      await rejectsCode(net.plugin.prepareRedemption(net.principal.ctx, { order: view, extension }), 'PLUGIN_BAD_EXTENSION')
+      await rejectsCode(net.redeem(order.orderReference, { extension }), 'PLUGIN_BAD_EXTENSION')
     }
-    const view = await requestRedemption(net, order)
-    await rejectsCode(completeRedemption(net, view, order.orderSeed, net.principal, bad[0]), 'PLUGIN_BAD_EXTENSION')
-    await rejectsCode(net.plugin.checkRedemption(net.fiduciary.ctx, { order: { ...view, part3: { ...view.part3!, extension: { ...ext } } } }), 'PLUGIN_BAD_EXTENSION')
+    const part3 = { cid: view.part1CID, beneficiaryEncryptedData: new Uint8Array(0), extension: { ...ext } }
+    await rejectsCode(net.plugin.checkRedemption(net.fiduciary.ctx, { order: { ...view, part3 } }), 'PLUGIN_BAD_EXTENSION')
     assert.equal(checkCiphertextExtension({}), undefined)
   })
 })
