@@ -18,7 +18,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLocalKeyFile, openLocalCustody } from '../src/adapters/custody/local.ts'
-import { createPkcs11Key, DEFAULT_PKCS11_MODULE, openPkcs11Custody } from '../src/adapters/custody/pkcs11.ts'
+import { createPkcs11Key, DEFAULT_PKCS11_MODULE, openPkcs11Custody } from '../src/adapters/custody/pkcs11/index.ts'
 import type { Custody } from '../src/ports/custody.ts'
 
 const args = process.argv.slice(2)

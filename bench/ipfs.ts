@@ -31,7 +31,7 @@ else await main(Number(process.argv[2] ?? 300))
 // ── child: one node ──────────────────────────────────────────────────────────────────────────────
 
 async function child (init: Record<string, unknown>): Promise<void> {
-  const { createHeliaDocumentStore } = await import('../src/adapters/ipfs/helia.ts')
+  const { createHeliaDocumentStore } = await import('../src/adapters/ipfs/helia/index.ts')
   const store = createHeliaDocumentStore(init as never)
   const started = performance.now()
   await store.start()
@@ -75,8 +75,8 @@ async function child (init: Record<string, unknown>): Promise<void> {
 async function importCost (which: string): Promise<void> {
   const t = performance.now()
   if (which === 'helia') await import('helia')
-  else await import('../src/adapters/ipfs/helia.ts')
-  const { createHeliaDocumentStore } = await import('../src/adapters/ipfs/helia.ts')
+  else await import('../src/adapters/ipfs/helia/index.ts')
+  const { createHeliaDocumentStore } = await import('../src/adapters/ipfs/helia/index.ts')
   void createHeliaDocumentStore
   process.stdout.write(JSON.stringify({ ms: performance.now() - t, rss: process.memoryUsage().rss }) + '\n')
 }

@@ -25,7 +25,6 @@ export const ERRORS = {
   REQUEST_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such endpoint on this node' },
-  UNAUTHORIZED: { status: 401, message: 'Authentication is required' },
   REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request line or headers are too large' },
   REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
   HOST_NOT_ALLOWED: { status: 403, message: 'The Host header is not a name of this node (localhost, an IP address, or a name listed in http.allowedHosts)' },
@@ -48,7 +47,6 @@ export const ERRORS = {
   CRYPTO_BAD_KEY: { status: 400, message: 'A key has the wrong length or is not a valid point' },
   CRYPTO_BAD_SEED: { status: 400, message: 'A seed has the wrong length' },
   CRYPTO_DECRYPT_FAILED: { status: 400, message: 'Authenticated decryption failed' },
-  CRYPTO_BAD_SIGNATURE: { status: 400, message: 'A signature has the wrong length or encoding' },
   CRYPTO_BAD_CIPHERTEXT: { status: 400, message: 'A ciphertext has the wrong length or encoding' },
 
   // ── envelopes (PROTOCOL §4) ───────────────────────────────────────────────────────────────
@@ -141,7 +139,6 @@ export const ERRORS = {
   ORDER_BAD_COMMITMENT: { status: 502, message: 'The fiduciary commitment or its proof of possession is invalid' },
   ORDER_SECRET_MISMATCH: { status: 502, message: 'The released secret does not match the commitment the fiduciary made' },
   ORDER_FIDUCIARY_NOT_TRUSTED: { status: 403, message: 'This node does not redeem orders of that fiduciary (see node.trustedFiduciaries)' },
-  ORDER_WRONG_NODE_TYPE: { status: 400, message: 'This node type cannot do that' },
   ORDER_ALREADY_REDEEMED_ELSEWHERE: { status: 409, message: 'The order was already redeemed for another beneficiary' },
   IDENTITY_NOT_FOUND: { status: 404, message: 'No identity with that CID' },
   IDENTITY_NOT_HELD: { status: 403, message: 'This node does not hold the secret keys of that identity' },

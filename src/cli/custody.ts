@@ -24,7 +24,7 @@
 import { DtaError } from '../errors.ts'
 import { loadConfig, resolveInHome, writeConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
-import { openSqliteState } from '../adapters/storage/sqlite.ts'
+import { openSqliteState } from '../adapters/storage/sqlite/index.ts'
 import { timingSafeEqual, wipe } from '../crypto/hash.ts'
 import { createCustodyKey, openCustody } from '../node.ts'
 import type { CustodyBackend } from '../node.ts'

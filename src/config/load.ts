@@ -10,12 +10,13 @@
  * Secret keys (`envOnly` in the schema) are refused in the file and never echoed in a message.
  * @module
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { Value } from 'typebox/value'
 import { Document, isMap, isScalar, parse } from 'yaml'
 import { DtaError } from '../errors.ts'
+import { writeSecretFile } from '../adapters/secret-file.ts'
 import { ConfigSchema, describeConfig, envName } from './schema.ts'
 import type { Config, ConfigKeyDoc, PartialConfig } from './schema.ts'
 
@@ -335,24 +336,16 @@ export function renderConfigYaml (config: Config): string {
 }
 
 /**
- * Writes `$home/config.yaml` (mode 0600; the folder is created 0700) atomically: a temporary file
- * is synced and renamed over the old one. Secret keys are never written.
+ * Writes `$home/config.yaml` (mode 0600; the folder is created 0700) atomically with
+ * `writeSecretFile`: a temporary file is synced and renamed over the old one, then the folder is
+ * synced. Secret keys are never written.
  */
 export async function writeConfig (home: string, config: Config): Promise<string> {
   await mkdir(home, { recursive: true, mode: 0o700 })
   const file = join(home, CONFIG_FILE)
-  const tmp = `${file}.${process.pid}.tmp`
   try {
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(renderConfigYaml(config))
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, file)
+    await writeSecretFile(file, renderConfigYaml(config), { mode: 0o600, exclusive: false })
   } catch (err) {
-    await rm(tmp, { force: true })
     throw new DtaError('CONFIG_WRITE_FAILED', `${file} (${(err as { code?: string }).code ?? 'error'})`, { cause: err })
   }
   return file

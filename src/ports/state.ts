@@ -2,7 +2,8 @@
  * The state repository port: everything a D-TA server remembers besides its documents (which live
  * in the document store) — identities, orders by role, sealed seeds, per-plugin storage and an
  * append-only audit trail (PROTOCOL §6, §9). Adapters: embedded SQLite (src/adapters/storage/
- * sqlite.ts) and, later, PostgreSQL; both pass test/conformance/state.ts.
+ * sqlite/) and, later, PostgreSQL; both pass test/conformance/state.ts, and share the checks of
+ * what crosses this port (src/adapters/storage/validate.ts).
  *
  * Why the methods are async although SQLite answers synchronously: a PostgreSQL adapter cannot
  * answer synchronously, and services should not change when it arrives. Each method is atomic:

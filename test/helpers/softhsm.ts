@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { DEFAULT_PKCS11_MODULE } from '../../src/adapters/custody/pkcs11.ts'
+import { DEFAULT_PKCS11_MODULE } from '../../src/adapters/custody/pkcs11/index.ts'
 
 const run = promisify(execFile)
 

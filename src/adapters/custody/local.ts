@@ -12,11 +12,14 @@
  *   open (CUSTODY_WRONG_PASSPHRASE) instead of as integrity failures later. The key id is no
  *   help to an attacker that a sealed record in the database would not already give.
  *
+ * Both files are written with `writeSecretFile` (src/adapters/secret-file.ts: a synced temporary
+ * file hard-linked into place, so a crash never leaves half a key and nothing is overwritten), and
+ * the key file is read with `readSecretFile` (the mode checked on the opened file).
+ *
  * The KEK buffer is wiped on `close()`. Nothing here ever puts plaintext or key bytes in an error.
  * @module
  */
-import { link, mkdir, open, readFile, rm } from 'node:fs/promises'
-import { constants as fsConstants } from 'node:fs'
+import { mkdir, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { scrypt } from 'node:crypto'
 import type { AbortOptions } from '../../ports/common.ts'
@@ -24,7 +27,7 @@ import { abortError, DtaError, isDtaError } from '../../errors.ts'
 import { aes256GcmDecrypt, aes256GcmEncrypt } from '../../crypto/aead.ts'
 import { hmacSha256, toHex, utf8, wipe } from '../../crypto/hash.ts'
 import { randomBytes } from '../../crypto/random.ts'
-import { assertOwnerOnly } from '../secret-file.ts'
+import { readSecretFile, writeSecretFile } from '../secret-file.ts'
 import { checkRecordId, KEK_ID_LABEL, openSealedRecord, sealedRecord, sealedRecordAad, SEALED_KEY_ID_BYTES, SEALED_NONCE_BYTES } from '../../core/sealed-record.ts'
 import type { Custody } from '../../ports/custody.ts'
 
@@ -78,70 +81,37 @@ function errnoCode (err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined
 }
 
-/** Fsyncs a folder so that a newly created entry in it survives a crash. */
-async function syncDir (dir: string): Promise<void> {
-  let handle
-  try {
-    handle = await open(dir, fsConstants.O_RDONLY)
-    await handle.sync()
-  } catch {
-    // Some platforms (Windows) cannot open a directory; the file itself is already synced.
-  } finally {
-    await handle?.close()
-  }
-}
-
 /**
  * Creates a new key file holding 32 random bytes, mode 0600. Refuses (CUSTODY_KEY_FILE_EXISTS)
  * if anything exists at `path`. Returns the new KEK's key id (hex).
  */
 export async function createLocalKeyFile (path: string): Promise<{ keyId: string }> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-  let handle
+  const kek = randomBytes(LOCAL_KEK_BYTES)
   try {
-    handle = await open(path, 'wx', 0o600)
+    await writeSecretFile(path, kek, { mode: 0o600, exclusive: true })
+    return { keyId: toHex(kekKeyId(kek)) }
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') throw new DtaError('CUSTODY_KEY_FILE_EXISTS', path)
     throw new DtaError('CUSTODY_UNAVAILABLE', `cannot create ${path} (${errnoCode(err) ?? 'error'})`, { cause: err })
-  }
-  const kek = randomBytes(LOCAL_KEK_BYTES)
-  try {
-    await handle.chmod(0o600) // explicit, whatever the umask
-    await handle.writeFile(kek)
-    await handle.sync()
-    return { keyId: toHex(kekKeyId(kek)) }
   } finally {
     wipe(kek)
-    await handle.close()
-    await syncDir(dirname(path))
   }
 }
 
 /** Reads and checks a key file: regular file, exactly 32 bytes, no group/other permission bits. */
 async function readKeyFile (path: string): Promise<Uint8Array> {
-  let handle
-  try {
-    handle = await open(path, 'r')
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new DtaError('CUSTODY_KEY_FILE_NOT_FOUND', path)
-    throw new DtaError('CUSTODY_UNAVAILABLE', `cannot open ${path} (${errnoCode(err) ?? 'error'})`, { cause: err })
-  }
-  try {
-    const st = await handle.stat() // of the opened file, so no race with a swapped path
-    if (!st.isFile() || st.size !== LOCAL_KEK_BYTES) {
-      throw new DtaError('CUSTODY_KEY_FILE_INVALID', `${path} must be a regular file of ${LOCAL_KEK_BYTES} bytes`)
-    }
-    assertOwnerOnly(path, st, 'CUSTODY_KEY_FILE_INSECURE')
-    const kek = new Uint8Array(LOCAL_KEK_BYTES)
-    const { bytesRead } = await handle.read(kek, 0, LOCAL_KEK_BYTES, 0)
-    if (bytesRead !== LOCAL_KEK_BYTES) {
-      wipe(kek)
-      throw new DtaError('CUSTODY_KEY_FILE_INVALID', `${path} is shorter than ${LOCAL_KEK_BYTES} bytes`)
-    }
-    return kek
-  } finally {
-    await handle.close()
-  }
+  const bytes = await readSecretFile(path, {
+    missingCode: 'CUSTODY_KEY_FILE_NOT_FOUND',
+    unreadableCode: 'CUSTODY_UNAVAILABLE',
+    invalidCode: 'CUSTODY_KEY_FILE_INVALID',
+    insecureCode: 'CUSTODY_KEY_FILE_INSECURE',
+    minBytes: LOCAL_KEK_BYTES,
+    maxBytes: LOCAL_KEK_BYTES
+  })
+  const kek = Uint8Array.from(bytes)
+  bytes.fill(0)
+  return kek
 }
 
 function checkCost (cost: ScryptCost): void {
@@ -194,25 +164,13 @@ export async function initLocalPassphrase (init: { passphrase: string, paramsFil
     salt: Buffer.from(salt).toString('base64'), keyId
   }
   await mkdir(dirname(init.paramsFile), { recursive: true, mode: 0o700 })
-  // Written beside, synced, then hard-linked into place: link() is atomic and fails if the target
-  // exists, so a crash leaves either no parameters file or a complete one, and nothing is overwritten.
-  const tmp = `${init.paramsFile}.${process.pid}.${toHex(randomBytes(4))}.tmp`
+  // exclusive: a crash leaves either no parameters file or a complete one, and nothing is overwritten
   try {
-    const handle = await open(tmp, 'wx', 0o600)
-    try {
-      await handle.writeFile(JSON.stringify(params, null, 2) + '\n')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await link(tmp, init.paramsFile)
+    await writeSecretFile(init.paramsFile, JSON.stringify(params, null, 2) + '\n', { mode: 0o600, exclusive: true })
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') throw new DtaError('CUSTODY_KEY_FILE_EXISTS', init.paramsFile)
     throw new DtaError('CUSTODY_UNAVAILABLE', `cannot write ${init.paramsFile} (${errnoCode(err) ?? 'error'})`, { cause: err })
-  } finally {
-    await rm(tmp, { force: true })
   }
-  await syncDir(dirname(init.paramsFile))
   return { keyId }
 }
 

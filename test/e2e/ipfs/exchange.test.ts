@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test'
 import { ipfsCid, testBytes } from '../../conformance/document-store.ts'
 import { canBind, freePort, killAll, prepareHome, startNode } from './fixtures/node-process.ts'
 import type { NodeProcess } from './fixtures/node-process.ts'
-import type { HeliaDocumentStoreInit } from '../../../src/adapters/ipfs/helia.ts'
+import type { HeliaDocumentStoreInit } from '../../../src/adapters/ipfs/helia/index.ts'
 
 const FETCH_TIMEOUT_MS = 3000
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')

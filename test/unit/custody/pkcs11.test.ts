@@ -18,8 +18,8 @@ import { isDtaError } from '../../../src/errors.ts'
 import type { ErrorCode } from '../../../src/errors.ts'
 import {
   createPkcs11Key, loadedPkcs11Modules, openPkcs11Custody, PKCS11_KEK_ID_LABEL, readPkcs11PinFile
-} from '../../../src/adapters/custody/pkcs11.ts'
-import type { Pkcs11Options } from '../../../src/adapters/custody/pkcs11.ts'
+} from '../../../src/adapters/custody/pkcs11/index.ts'
+import type { Pkcs11Options } from '../../../src/adapters/custody/pkcs11/index.ts'
 import type { Custody } from '../../../src/ports/custody.ts'
 import { SEALED_HEADER_BYTES } from '../../../src/core/sealed-record.ts'
 import { custodyConformance } from '../../conformance/custody.ts'

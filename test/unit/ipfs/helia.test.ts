@@ -17,10 +17,10 @@ import { after, before, describe, it } from 'node:test'
 import { installNetworkSpy, networkAttempts } from '../../e2e/ipfs/fixtures/network-spy.ts'
 import { prepareHome } from '../../e2e/ipfs/fixtures/node-process.ts'
 import { documentStoreConformance, ipfsCid, rejectsWith, testBytes } from '../../conformance/document-store.ts'
-import type { HeliaDocumentStore, HeliaDocumentStoreInit } from '../../../src/adapters/ipfs/helia.ts'
+import type { HeliaDocumentStore, HeliaDocumentStoreInit } from '../../../src/adapters/ipfs/helia/index.ts'
 
 installNetworkSpy()
-const { createHeliaDocumentStore, parseSwarmKey } = await import('../../../src/adapters/ipfs/helia.ts')
+const { createHeliaDocumentStore, parseSwarmKey } = await import('../../../src/adapters/ipfs/helia/index.ts')
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const SWARM_KEY = '/key/swarm/psk/1.0.0/\n/base16/\n' + 'ab'.repeat(32) + '\n'

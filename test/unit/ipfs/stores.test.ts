@@ -17,7 +17,7 @@ import { CachedFsBlockstore } from '../../../src/adapters/ipfs/blockstore.ts'
 import { SqliteDatastore } from '../../../src/adapters/ipfs/sqlite-datastore.ts'
 import { buildCidV0, CHUNK_SIZE, importCidV0 } from '../../../src/adapters/ipfs/unixfs.ts'
 import type { Block } from '../../../src/adapters/ipfs/unixfs.ts'
-import { singleLeafWalker } from '../../../src/adapters/ipfs/helia.ts'
+import { singleLeafWalker } from '../../../src/adapters/ipfs/helia/index.ts'
 import type { Helia } from 'helia'
 import { testBytes } from '../../conformance/document-store.ts'
 

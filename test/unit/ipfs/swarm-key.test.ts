@@ -13,7 +13,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { createHeliaDocumentStore, parseSwarmKey, readSwarmKeyFile } from '../../../src/adapters/ipfs/helia.ts'
+import { createHeliaDocumentStore, parseSwarmKey, readSwarmKeyFile } from '../../../src/adapters/ipfs/helia/index.ts'
 import { isDtaError } from '../../../src/errors.ts'
 import type { ErrorCode } from '../../../src/errors.ts'
 import { initNode } from '../../../src/node.ts'

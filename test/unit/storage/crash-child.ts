@@ -12,7 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { openLocalCustody } from '../../../src/adapters/custody/local.ts'
-import { openSqliteState } from '../../../src/adapters/storage/sqlite.ts'
+import { openSqliteState } from '../../../src/adapters/storage/sqlite/index.ts'
 import { orderSeedRecordId } from '../../../src/ports/state.ts'
 
 const [dbPath, keyFile] = process.argv.slice(2)

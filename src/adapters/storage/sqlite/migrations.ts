@@ -1,6 +1,6 @@
 /**
- * The SQLite schema, as an ordered list of migrations. `openSqliteState` applies the ones a
- * database lacks, in order, inside one transaction, and records each in `schema_migrations`.
+ * The SQLite schema, as an ordered list of migrations. `openSqliteState` (open.ts) applies the
+ * ones a database lacks, in order, inside one transaction, and records each in `schema_migrations`.
  *
  * Rules: a released migration is never edited — a change is a new migration with the next
  * version. Tables are STRICT so a wrong type is an error, not a silent conversion.
