@@ -5,10 +5,13 @@
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { ERRORS } from '../src/errors.ts'
+import { ANSWERED_AS, ERRORS } from '../src/errors.ts'
 
 export function renderErrorsDoc (): string {
-  const rows = Object.entries(ERRORS).map(([code, spec]) => `| \`${code}\` | ${spec.status} | ${spec.message} |`)
+  const rows = Object.entries(ERRORS).map(([code, spec]) => {
+    const alias = ANSWERED_AS[code as keyof typeof ERRORS]
+    return `| \`${code}\` | ${spec.status} | ${spec.message}${alias === undefined ? '' : ` (answered as \`${alias}\`)`} |`
+  })
   return [
     '# Error codes',
     '',

@@ -94,7 +94,6 @@ export const ERRORS = {
   STATE_ORDER_CONFLICT: { status: 409, message: 'The order reference is already used by a different order' },
   STATE_ORDER_NOT_FOUND: { status: 404, message: 'No order with this reference' },
   STATE_ORDER_PART_MISSING: { status: 409, message: 'The order does not have the previous part yet' },
-  STATE_RELEASE_CONFLICT: { status: 409, message: 'The order is already released to another recipient' },
   STATE_SEED_EXISTS: { status: 409, message: 'A sealed seed with this record id is already stored' },
   STATE_SEED_NOT_FOUND: { status: 404, message: 'No sealed seed with this record id' },
   STATE_SEED_KEY_MISMATCH: { status: 409, message: 'The sealed seed is not under the expected key' },
@@ -148,6 +147,17 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS
 
+/**
+ * Codes of the state port that mean what an order code means: a repository reports in its own
+ * words (test/conformance/state.ts checks them), and a client sees one code per meaning. Mapped
+ * here, in one place, when an error becomes an answer (`DtaError.toJSON`); a test checks each pair
+ * has one status.
+ */
+export const ANSWERED_AS: Partial<Record<ErrorCode, ErrorCode>> = {
+  STATE_ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
+  STATE_ORDER_CONFLICT: 'ORDER_REFERENCE_REUSED',
+}
+
 /** A failure with a stable code. `detail` is appended to the fixed message and must hold no secret. */
 export class DtaError extends Error {
   readonly code: ErrorCode
@@ -163,8 +173,11 @@ export class DtaError extends Error {
     this.detail = detail
   }
 
+  /** The answer body; a code of ANSWERED_AS is answered as the code it means. */
   toJSON (): { statusCode: number, code: ErrorCode, message: string } {
-    return { statusCode: this.statusCode, code: this.code, message: this.message }
+    const code = ANSWERED_AS[this.code] ?? this.code
+    const spec: ErrorSpec = ERRORS[code]
+    return { statusCode: spec.status, code, message: this.detail === undefined ? spec.message : `${spec.message}: ${this.detail}` }
   }
 }
 

@@ -190,7 +190,7 @@ export interface OrderRepository {
    * The fiduciary's release decision (PROTOCOL §6: atomic release), made by the database write
    * itself: records part 3 (and a beneficiary named at redemption) and `releasedTo` on the
    * fiduciary row, in one conditional update that succeeds only if the order was never released or
-   * was released to that same recipient — otherwise STATE_RELEASE_CONFLICT and nothing changes. So
+   * was released to that same recipient — otherwise ORDER_ALREADY_REDEEMED_ELSEWHERE and nothing changes. So
    * of two concurrent part 3s naming different recipients, exactly one can proceed to part 4. A
    * different part 3 clears part 4 (which answered the old one); the same part 3 keeps it. Needs
    * part 2 (STATE_ORDER_PART_MISSING).
@@ -198,7 +198,7 @@ export interface OrderRepository {
   claimRelease (reference: string, claim: { part3Cid: string, beneficiaryCid?: string | null, releasedTo: string }, options?: AbortOptions): Promise<OrderRecord>
   /**
    * Records the release (part 4). Needs part 3 (STATE_ORDER_PART_MISSING). On a fiduciary row
-   * `releasedTo` must be the recipient `claimRelease` recorded (else STATE_RELEASE_CONFLICT), and
+   * `releasedTo` must be the recipient `claimRelease` recorded (else ORDER_ALREADY_REDEEMED_ELSEWHERE), and
    * `seed.released` (actor = `releasedTo`) is appended in the same transaction.
    */
   setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>

@@ -201,7 +201,7 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
     try {
       claimed = await state.claimRelease(reference, { part3Cid: request.orderPart3CID, beneficiaryCid: redemptionBeneficiary === '' ? null : redemptionBeneficiary, releasedTo: recipientCid }, options)
     } catch (err) {
-      if (!isDtaError(err, 'STATE_RELEASE_CONFLICT')) throw err
+      if (!isDtaError(err, 'ORDER_ALREADY_REDEEMED_ELSEWHERE')) throw err
       return await refuse(reference, request.documentCID, 'ORDER_ALREADY_REDEEMED_ELSEWHERE', 'released to another recipient', options)
     }
     if (claimed.part4Cid !== null) return await part4Answer(claimed.part4Cid, options) // the same part 3 again

@@ -359,8 +359,8 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         await assert.rejects(state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: recipient }), code('STATE_ORDER_PART_MISSING'))
         const claimed = await state.claimRelease(order.reference, { part3Cid: cid(), releasedTo: recipient })
         assert.equal(claimed.releasedTo, recipient)
-        await assert.rejects(state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: cid() }), code('STATE_RELEASE_CONFLICT'))
-        await assert.rejects(state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4 }), code('STATE_RELEASE_CONFLICT'))
+        await assert.rejects(state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: cid() }), code('ORDER_ALREADY_REDEEMED_ELSEWHERE'))
+        await assert.rejects(state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4 }), code('ORDER_ALREADY_REDEEMED_ELSEWHERE'))
         await state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: recipient })
         await state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: recipient })
         const released = (await allAudit(state)).filter(e => e.op === 'seed.released' && e.reference === order.seedRecordId)
@@ -381,7 +381,7 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         await state.setOrderPart4('fiduciary', order.reference, { part4Cid: p4, releasedTo: alice })
         // another recipient: refused, nothing changes
         const before = await state.getOrder('fiduciary', order.reference)
-        await assert.rejects(state.claimRelease(order.reference, { part3Cid: cid(), releasedTo: bob }), code('STATE_RELEASE_CONFLICT'))
+        await assert.rejects(state.claimRelease(order.reference, { part3Cid: cid(), releasedTo: bob }), code('ORDER_ALREADY_REDEEMED_ELSEWHERE'))
         assert.deepEqual(await state.getOrder('fiduciary', order.reference), before)
         // the same part 3 again keeps part 4; a new part 3 for the same recipient clears it
         assert.equal((await state.claimRelease(order.reference, { part3Cid: p3, releasedTo: alice })).part4Cid, p4)
@@ -398,7 +398,7 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
           const results = await Promise.allSettled(recipients.map(async releasedTo => await state.claimRelease(order.reference, { part3Cid: cid(), releasedTo })))
           const won = results.filter(r => r.status === 'fulfilled')
           assert.equal(won.length, 1, 'one claim succeeds')
-          for (const r of results) if (r.status === 'rejected') assert.ok(code('STATE_RELEASE_CONFLICT')(r.reason))
+          for (const r of results) if (r.status === 'rejected') assert.ok(code('ORDER_ALREADY_REDEEMED_ELSEWHERE')(r.reason))
           const row = await state.getOrder('fiduciary', order.reference)
           assert.equal(row?.releasedTo, (won[0] as PromiseFulfilledResult<{ releasedTo: string | null }>).value.releasedTo)
         }

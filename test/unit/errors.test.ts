@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DtaError, ERRORS, isDtaError } from '../../src/errors.ts'
+import { ANSWERED_AS, DtaError, ERRORS, isDtaError } from '../../src/errors.ts'
 import { renderErrorsDoc } from '../../scripts/errors-doc.ts'
 
 it('docs/errors.md is the rendering of the registry (run `npm run docs:errors`)', () => {
@@ -37,4 +37,11 @@ it('every registered code is used in src/ (a code nothing raises is deleted, not
   })
   const text = files(src).map(f => readFileSync(f, 'utf8')).join('\n')
   assert.deepEqual(Object.keys(ERRORS).filter(code => !text.includes(`'${code}'`)), [])
+})
+
+it('a state code is answered as the order code it means, with the same status', () => {
+  for (const [code, as] of Object.entries(ANSWERED_AS)) assert.equal(ERRORS[code as keyof typeof ERRORS].status, ERRORS[as].status, code)
+  const err = new DtaError('STATE_ORDER_NOT_FOUND', 'principal 00')
+  assert.equal(err.code, 'STATE_ORDER_NOT_FOUND', 'the repository reports in its own words')
+  assert.deepEqual(err.toJSON(), { statusCode: 404, code: 'ORDER_NOT_FOUND', message: 'No order with that reference: principal 00' })
 })

@@ -170,7 +170,7 @@ export function createOrderRepository (conn: SqliteConnection): OrderRepository 
             beneficiary_cid = coalesce(?, beneficiary_cid), released_to = ?, updated_at = ?
             WHERE role = 'fiduciary' AND reference = ? AND (released_to IS NULL OR released_to = ?)`
           const { changes } = conn.stmt(sql).run(part3Cid, part3Cid, beneficiaryCid, releasedTo, conn.now(), reference, releasedTo)
-          if (changes === 0) throw new DtaError('STATE_RELEASE_CONFLICT', reference)
+          if (changes === 0) throw new DtaError('ORDER_ALREADY_REDEEMED_ELSEWHERE', reference)
           return mustGetOrder(conn, 'fiduciary', reference)
         })
       })
@@ -185,7 +185,7 @@ export function createOrderRepository (conn: SqliteConnection): OrderRepository 
           const order = mustGetOrder(conn, r, reference)
           if (order.part3Cid === null) throw new DtaError('STATE_ORDER_PART_MISSING', `${r} ${reference}: no part 3`)
           if (r === 'fiduciary' && (releasedTo === null || order.releasedTo !== releasedTo)) {
-            throw new DtaError('STATE_RELEASE_CONFLICT', `${reference}: part 4 for a recipient the release was not claimed for`)
+            throw new DtaError('ORDER_ALREADY_REDEEMED_ELSEWHERE', `${reference}: part 4 for a recipient the release was not claimed for`)
           }
           const ext = mergedExtension(order, part.extension)
           update(conn, r, reference, { part4_cid: part4Cid, ...(ext === undefined ? {} : { extension: ext }) })
