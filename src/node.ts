@@ -11,7 +11,6 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { DtaError } from './errors.ts'
 import { createHeliaDocumentStore } from './adapters/ipfs/helia/index.ts'
-import type { HeliaDocumentStore } from './adapters/ipfs/helia/index.ts'
 import { cidV0Of } from './adapters/ipfs/unixfs.ts'
 import { createLocalKeyFile, initLocalPassphrase, openLocalCustody } from './adapters/custody/local.ts'
 import { createPkcs11Key, openPkcs11Custody, readPkcs11PinFile } from './adapters/custody/pkcs11/index.ts'
@@ -25,6 +24,7 @@ import { createBearerVerifier } from './http/auth.ts'
 import { createMetrics } from './http/metrics.ts'
 import { createPlugin } from './plugins/registry.ts'
 import type { Custody } from './ports/custody.ts'
+import type { NetworkDocumentStore } from './ports/document-store.ts'
 import type { FiduciaryClient } from './ports/peer.ts'
 import type { StateRepository } from './ports/state.ts'
 import type { FulfilService, NodeServices, OrderService, StatusResponse } from './ports/api.ts'
@@ -43,7 +43,7 @@ export interface DtaNode {
   readonly config: Config
   readonly nodeCID: string
   readonly app: FastifyInstance
-  readonly documents: HeliaDocumentStore
+  readonly documents: NetworkDocumentStore
   readonly services: NodeServices
   /** Starts the HTTP server (and the metrics listener, if configured); resolves with the API address. */
   start (): Promise<string>
@@ -97,7 +97,7 @@ export async function createCustodyKey (home: string, config: Config, backend: C
   }
 }
 
-async function openDocuments (home: string, config: Config): Promise<HeliaDocumentStore> {
+async function openDocuments (home: string, config: Config): Promise<NetworkDocumentStore> {
   // read by the store at start, refused unless 0600 (DOCUMENT_STORE_SWARM_KEY_INSECURE)
   const swarmKeyFile = config.ipfs.swarmKeyFile === '' ? undefined : resolveInHome(home, config.ipfs.swarmKeyFile)
   const documents = createHeliaDocumentStore({

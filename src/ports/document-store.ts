@@ -17,12 +17,26 @@
  * @module
  */
 import type { AbortOptions } from './common.ts'
+import type { Startable } from './startable.ts'
 
 export interface DocumentStore {
   put (bytes: Uint8Array, options?: AbortOptions): Promise<string>
   get (cid: string, options?: AbortOptions): Promise<Uint8Array>
   has (cid: string, options?: AbortOptions): Promise<boolean>
   accept (cid: string, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+}
+
+/**
+ * A document store that is a node of a network (the Helia adapter), as a D-TA node runs it:
+ * started and stopped with the node, and telling what `GET /v1/status` shows of it.
+ */
+export interface NetworkDocumentStore extends DocumentStore, Startable {
+  /** This node's peer id; available once started. */
+  peerId (): string
+  /** Addresses peers can dial; empty when stopped. */
+  multiaddrs (): string[]
+  /** Peer ids of the peers currently connected. */
+  connectedPeers (): string[]
 }
 
 /**

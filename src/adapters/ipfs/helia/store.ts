@@ -24,8 +24,7 @@ import type { GraphNode, GraphWalkerFactory } from '@helia/interface'
 import type { Helia } from 'helia'
 import type { CID } from 'multiformats/cid'
 import { DtaError } from '../../../errors.ts'
-import type { DocumentStore } from '../../../ports/document-store.ts'
-import type { Startable } from '../../../ports/startable.ts'
+import type { NetworkDocumentStore } from '../../../ports/document-store.ts'
 import { createOperations } from '../operations.ts'
 import { assertDocumentBytes, buildCidV0, exportCidV0, parseCidV0, verifyingReader } from '../unixfs.ts'
 import type { Block, BlockSource } from '../unixfs.ts'
@@ -34,13 +33,8 @@ import type { HeliaDocumentStoreInit } from './init.ts'
 import { openHeliaNode } from './node.ts'
 import type { HeliaNode } from './node.ts'
 
-export interface HeliaDocumentStore extends DocumentStore, Startable {
-  /** This node's libp2p peer id (stable across restarts); available once started. */
-  peerId (): string
-  /** Addresses peers can dial, each ending in `/p2p/<peer id>`; empty when stopped. */
-  multiaddrs (): string[]
-  /** Peer ids of the peers currently connected. */
-  connectedPeers (): string[]
+/** The port's networked store (libp2p peer id, stable across restarts; addresses end in `/p2p/<peer id>`), plus what tests inspect. */
+export interface HeliaDocumentStore extends NetworkDocumentStore {
   /** Names of the libp2p services running on the node (for status, and to prove nothing extra runs). */
   services (): string[]
   /** Protocols the node answers (for status, and to prove nothing extra runs). */
