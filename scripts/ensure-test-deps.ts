@@ -4,7 +4,8 @@
  * exactly what to install otherwise:
  * - `ipfs_cid` (package ipfs-cid): the suite compares our CIDs with what `ipfs add` prints;
  * - `softhsm2-util` (package softhsm2, which also brings /usr/lib/softhsm/libsofthsm2.so): the
- *   pkcs11 custody tests run against a SoftHSM2 token made in a temp folder.
+ *   pkcs11 custody tests run against a SoftHSM2 token made in a temp folder;
+ * - `curl` and `jq`: the original D-TA clients' flows (test/e2e/compat/original-clients.sh).
  * @module
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -16,6 +17,8 @@ function has (cmd: string): boolean {
 const NEEDED: ReadonlyArray<{ command: string, pkg: string, why: string }> = [
   { command: 'ipfs_cid', pkg: 'ipfs-cid', why: 'the CID tests' },
   { command: 'softhsm2-util', pkg: 'softhsm2', why: 'the pkcs11 custody tests' },
+  { command: 'curl', pkg: 'curl', why: 'the original clients\' flows' },
+  { command: 'jq', pkg: 'jq', why: 'the original clients\' flows' },
 ]
 
 const missing = NEEDED.filter(n => !has(n.command))

@@ -253,22 +253,42 @@ export function openOrderPart (bytes: Uint8Array, signer: Verifier, recipient: R
   return decodeOrderPart(parsed, recipient)
 }
 
-/** A JSON rendering of an order document for GET /v1/order/{ref}; the released secret is never shown. */
-export function orderToJSON (doc: OrderDocument): Record<string, unknown> {
-  const hex = (b: Uint8Array | undefined): string | undefined => (b === undefined || b.length === 0 ? undefined : toHex(b))
+/** The original D-TA's name of our order type 1 (its OrderDocument.Type was a string). */
+const ORIGINAL_ORDER_TYPES: Record<number, string> = { [ORDER_TYPE_SAFEGUARD]: 'Safeguard_Secret' }
+const seconds = (ms: bigint): number => Math.floor(Number(ms) / 1000)
+
+/**
+ * An order document in the original D-TA's JSON shape, for GET /v1/order/{ref} (PROTOCOL §8): the
+ * keys and types of its protobuf OrderDocument as Go's encoding/json wrote them — `Type` a string,
+ * `BeneficiaryType` 1 (named at order time) or 2 (not), timestamps in Unix seconds, the commitment
+ * key as hex, `BeneficiaryEncryptedData` as base64 — so its clients read it unchanged, and
+ * `OrderPart4.Secret` the released secret when the caller passes it (the node that can read part
+ * 4). The caller adds its own keys beside these. The seed itself is never in it.
+ */
+export function originalOrderJSON (doc: OrderDocument, options: { secret?: string } = {}): Record<string, unknown> {
   const p2 = doc.orderPart2; const p3 = doc.orderPart3; const p4 = doc.orderPart4
-  return {
-    type: doc.type,
-    coin: doc.coin,
-    reference: doc.reference,
-    plugin: doc.plugin,
-    principalCID: doc.principalCid,
-    fiduciaryCID: doc.fiduciaryCid,
-    beneficiaryCID: doc.beneficiaryCid,
-    timestamp: Number(doc.timestamp),
-    extension: doc.extension,
-    orderPart2: p2 === undefined ? undefined : { commitmentPublicKey: hex(p2.commitmentPublicKey), proofOfPossession: hex(p2.proofOfPossession), previousOrderCID: p2.previousOrderCid, timestamp: Number(p2.timestamp), extension: p2.extension },
-    orderPart3: p3 === undefined ? undefined : { previousOrderCID: p3.previousOrderCid, beneficiaryCID: p3.beneficiaryCid, timestamp: Number(p3.timestamp), extension: p3.extension },
-    orderPart4: p4 === undefined ? undefined : { previousOrderCID: p4.previousOrderCid, timestamp: Number(p4.timestamp), extension: p4.extension, secretReleased: p4.secret.length > 0 },
+  const out: Record<string, unknown> = {
+    Type: ORIGINAL_ORDER_TYPES[doc.type] ?? String(doc.type),
+    BeneficiaryType: doc.beneficiaryCid === '' ? 2 : 1,
+    Coin: doc.coin,
+    PrincipalCID: doc.principalCid,
+    BeneficiaryCID: doc.beneficiaryCid,
+    Reference: doc.reference,
+    Timestamp: seconds(doc.timestamp),
   }
+  if (p2 !== undefined) {
+    out.OrderPart2 = { CommitmentPublicKey: toHex(p2.commitmentPublicKey), PreviousOrderCID: p2.previousOrderCid, Timestamp: seconds(p2.timestamp), Extension: { ...p2.extension } }
+  }
+  if (p3 !== undefined) {
+    out.OrderPart3 = {
+      Redemption: '',
+      PreviousOrderCID: p3.previousOrderCid,
+      BeneficiaryEncryptedData: Buffer.from(p3.beneficiaryEncryptedData).toString('base64'),
+      Timestamp: seconds(p3.timestamp),
+    }
+  }
+  if (p4 !== undefined) {
+    out.OrderPart4 = { ...(options.secret === undefined ? {} : { Secret: options.secret }), PreviousOrderCID: p4.previousOrderCid, Timestamp: seconds(p4.timestamp), Extension: { ...p4.extension } }
+  }
+  return out
 }

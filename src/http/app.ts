@@ -29,7 +29,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
 import { DtaError } from '../errors.ts'
 import type { ErrorCode } from '../errors.ts'
-import type { NodeServices } from '../ports/api.ts'
+import type { ListQuery, NodeServices } from '../ports/api.ts'
 import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
@@ -175,14 +175,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.get('/v1/identity/:idDocumentCID', { schema: { tags: ['identity'], params: S.IdentityParams, response: { 200: S.IdentityView, ...errorResponses } } },
     async (request) => await services.identity.get(request.params.idDocumentCID, { signal: signalOf(request) }))
   app.get('/v1/identity', { schema: { tags: ['identity'], querystring: S.ListQuery, response: { 200: S.IdentityListResponse, ...errorResponses } } },
-    async (request) => ({ idDocumentList: await services.identity.list(request.query, { signal: signalOf(request) }) }))
+    async (request) => ({ idDocumentList: await services.identity.list(listQuery(request.query), { signal: signalOf(request) }) }))
 
   const order = services.order
   if (order !== undefined) {
     app.post('/v1/order', { schema: { tags: ['order'], body: S.OrderRequest, response: { 200: S.OrderResponse, ...errorResponses } } },
       async (request) => await order.create(withoutEmpty(request.body), { signal: signalOf(request) }))
     app.get('/v1/order', { schema: { tags: ['order'], querystring: S.ListQuery, response: { 200: S.OrderListResponse, ...errorResponses } } },
-      async (request) => ({ orderReference: await order.list(request.query, { signal: signalOf(request) }) }))
+      async (request) => ({ orderReference: await order.list(listQuery(request.query), { signal: signalOf(request) }) }))
     app.get('/v1/order/:orderReference', { schema: { tags: ['order'], params: S.OrderParams, response: { 200: S.GetOrderResponse, ...errorResponses } } },
       async (request) => await order.get(request.params.orderReference, { signal: signalOf(request) }))
     app.post('/v1/order/secret', { schema: { tags: ['order'], body: S.OrderSecretRequest, response: { 200: S.OrderSecretResponse, ...errorResponses } } },
@@ -210,6 +210,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }
 
   return app
+}
+
+/** A list request as the services take it: the sort order by the original's rule (S.sortOrder). */
+function listQuery (query: { page: number, perPage: number, sortBy: string }): ListQuery {
+  return { page: query.page, perPage: query.perPage, sortBy: S.sortOrder(query.sortBy) }
 }
 
 /** The original clients send "" for "not given"; treat an empty beneficiary as absent. */

@@ -38,7 +38,9 @@ export const ErrorBody = Type.Object({
 export const ListQuery = Type.Object({
   page: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Zero-based page' }),
   perPage: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-  sortBy: Type.Union([Type.Literal('dateCreatedAsc'), Type.Literal('dateCreatedDesc')], { default: 'dateCreatedDesc' }),
+  // the original's rule: dateCreatedAsc is oldest first, any other value newest first (its own
+  // clients send the misspelling dateCreatedDsc); dateCreatedDesc is the documented spelling
+  sortBy: Type.String({ maxLength: 64, default: 'dateCreatedDesc', description: 'dateCreatedAsc: oldest first; any other value (dateCreatedDesc, or the original clients\' dateCreatedDsc): newest first' }),
 }, { additionalProperties: false })
 
 export const StatusResponse = Type.Object({
@@ -87,7 +89,10 @@ export const OrderResponse = Type.Object({
 })
 export const OrderListResponse = Type.Object({ orderReference: Type.Array(Type.String()) })
 export const OrderParams = Type.Object({ orderReference: Reference })
-export const GetOrderResponse = Type.Object({ orderCID: Type.String(), order: Type.String() })
+export const GetOrderResponse = Type.Object({
+  orderCID: Type.String({ description: 'CID of the newest part this node can read' }),
+  order: Type.String({ description: 'JSON string of the order document in the original D-TA shape: Type, BeneficiaryType, Coin, PrincipalCID, BeneficiaryCID, Reference, Timestamp (Unix seconds), OrderPart2 {CommitmentPublicKey, PreviousOrderCID, Timestamp, Extension}, OrderPart3 {Redemption, PreviousOrderCID, BeneficiaryEncryptedData, Timestamp}, OrderPart4 {Secret (when part 4 was released to this node), PreviousOrderCID, Timestamp, Extension}; plus chain, commitment, parts, plugin, fiduciaryCID, extension, proofOfPossession, redemptionBeneficiaryCID (docs/api.md)' }),
+})
 
 export const OrderSecretRequest = Type.Object({
   orderReference: Type.Optional(Reference),
@@ -151,6 +156,11 @@ export type FulfillOrderSecretResponse = Static<typeof FulfillOrderSecretRespons
 export type AuditQuery = Static<typeof AuditQuery>
 /** One audit trail entry: public values only (CIDs, record ids, codes). */
 export type AuditEntryView = Static<typeof AuditEntry>
+
+/** The sort order a list request asks for, by the original's rule (see the ListQuery schema). */
+export function sortOrder (sortBy: string): SortBy {
+  return sortBy === 'dateCreatedAsc' ? 'dateCreatedAsc' : 'dateCreatedDesc'
+}
 
 /** A page of a list; `page` is zero-based, as in the original API. */
 export interface ListQuery {

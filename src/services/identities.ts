@@ -156,7 +156,7 @@ export class Identities {
       beneficiaryECPublicKey: toHex(doc.beneficiaryECPublicKey),
       kemPublicKey: toHex(doc.kemPublicKey),
       blsPublicKey: toHex(doc.blsPublicKey),
-      timestamp: doc.timestamp,
+      timestamp: Math.floor(doc.timestamp / 1000), // Unix seconds, as the original (the signed document keeps ms)
     }
   }
 }

@@ -22,10 +22,10 @@
 import type { AbortOptions, Extension } from '../ports/common.ts'
 import { DtaError } from '../errors.ts'
 import {
-  assertSameOrder, decodeOrderPart, newOrderReference, openOrderPart, orderToJSON, part1Document, part3Document, releasedOrderKey,
+  assertSameOrder, decodeOrderPart, newOrderReference, openOrderPart, originalOrderJSON, part1Document, part3Document, releasedOrderKey,
   sealOrderPart, validateOrder, withPartCIDs,
 } from '../core/order.ts'
-import { wipe } from '../crypto/hash.ts'
+import { toHex, wipe } from '../crypto/hash.ts'
 import { commitmentPopVerify } from '../crypto/secp256k1.ts'
 import { parseEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import type { ParsedEnvelope } from '../envelope/envelope.ts'
@@ -296,30 +296,59 @@ export function createOrderService (components: OrderComponents): OrderService {
     return rows.map(row => row.reference)
   }
 
+  /**
+   * GET /v1/order/{ref}: the newest part this node can read, in the original D-TA's shape
+   * (`originalOrderJSON`) — with `OrderPart4.Secret`, the secret a redemption answered, when part 4
+   * was released to this node (to its identity, or to a beneficiary identity it holds) — and
+   * beside it the chain of part CIDs, the commitment, each part's signer and recipients, the
+   * plugin and its part 1 extension.
+   */
   async function get (reference: string, options: AbortOptions = {}): Promise<{ orderCID: string, order: string }> {
     const row = await state.getOrder('principal', reference, options)
     if (row === undefined || row.part1Cid === null) throw new DtaError('ORDER_NOT_FOUND', reference)
-    const chain = { orderPart1CID: row.part1Cid, orderPart2CID: row.part2Cid, orderPart3CID: row.part3Cid, orderPart4CID: row.part4Cid }
-    // The newest part this node can read: part 4 only when the secret was released to it (to the
-    // node identity, or to a beneficiary identity this node holds).
-    let orderCID = row.part1Cid
-    let document: OrderDocument | undefined
-    for (const [cid, previous] of [[row.part4Cid, row.part3Cid], [row.part3Cid, row.part2Cid], [row.part2Cid, row.part1Cid]] as const) {
-      if (cid === null || previous === null) continue
+    const cids = [row.part1Cid, row.part2Cid, row.part3Cid, row.part4Cid]
+    // parts 1 and 3 are this principal's, parts 2 and 4 the fiduciary's
+    const parts = await Promise.all(cids.filter((cid): cid is string => cid !== null).map(async (cid, i) => {
       const parsed = parseEnvelope(await documents.get(cid, options))
-      const recipients = parsed.header.recipients
-      const reader = recipients.includes(node.cid)
-        ? node
-        : row.beneficiaryCid !== null && recipients.includes(row.beneficiaryCid) ? await heldIdentity(row.beneficiaryCid, options) : undefined
+      return { cid, signerCID: parsed.signerCID, recipients: parsed.header.recipients, parsed, author: i % 2 === 0 ? node.cid : row.fiduciaryCid }
+    }))
+    // The newest part this node can read — part 4 only when the secret was released to it (to the
+    // entitled recipient: a beneficiary identity it holds, else its own), not merely because a
+    // multi node was part 4's fiduciary.
+    const entitled = row.beneficiaryCid ?? node.cid
+    let opened: { cid: string, document: OrderDocument, reader: HeldIdentity } | undefined
+    for (const part of [...parts].reverse()) {
+      const candidates = part.cid === row.part4Cid ? [entitled] : [node.cid, row.beneficiaryCid]
+      let reader: HeldIdentity | undefined
+      for (const cid of candidates) if (cid !== null && part.recipients.includes(cid)) reader ??= await heldIdentity(cid, options)
       if (reader === undefined) continue
-      const signer = cid === row.part3Cid ? node.cid : row.fiduciaryCid
-      document = openOrderPart(await documents.get(cid, options), await identities.verifier(signer, options), recipientOf(reader)).document
-      orderCID = cid
+      verifyParsedEnvelope(part.parsed, await identities.verifier(part.author, options))
+      opened = { cid: part.cid, document: decodeOrderPart(part.parsed, recipientOf(reader)).document, reader }
       break
     }
-    document ??= openOrderPart(await documents.get(row.part1Cid, options), await identities.verifier(node.cid, options), recipientOf(node)).document
+    if (opened === undefined) throw new DtaError('ORDER_BAD_DOCUMENT', 'this node can read no part of the order')
+    const { document, reader } = opened
     try {
-      return { orderCID, order: JSON.stringify({ ...orderToJSON(document), chain, commitment: row.commitment }) }
+      let secret: string | undefined
+      if (document.orderPart4 !== undefined && row.part2Cid !== null && row.part3Cid !== null) {
+        // the secret the redemption answered, computed the same way (the plugin, with no request extension)
+        const doc2 = part2s.get(row.part2Cid) ?? decodeOrderPart(parseEnvelope(await documents.get(row.part2Cid, options)), recipientOf(node)).document
+        const view4 = withPartCIDs(validateOrder(document, 4, row.part1Cid), document, { part2: row.part2Cid, part3: row.part3Cid })
+        const keys = redemptionKeys(document, doc2.orderPart2!.commitmentPublicKey, reader, row.beneficiaryCid ?? undefined, { reference, part2CID: row.part2Cid })
+        secret = (await complete(view4, {}, keys, options)).secret
+      }
+      const order = {
+        ...originalOrderJSON(document, { secret }),
+        chain: { orderPart1CID: row.part1Cid, orderPart2CID: row.part2Cid, orderPart3CID: row.part3Cid, orderPart4CID: row.part4Cid },
+        commitment: row.commitment,
+        plugin: document.plugin,
+        fiduciaryCID: document.fiduciaryCid,
+        extension: { ...document.extension },
+        ...(document.orderPart2 === undefined ? {} : { proofOfPossession: toHex(document.orderPart2.proofOfPossession) }),
+        ...(document.orderPart3 === undefined ? {} : { redemptionBeneficiaryCID: document.orderPart3.beneficiaryCid }),
+        parts: parts.map(p => ({ cid: p.cid, signerCID: p.signerCID, recipients: p.recipients })),
+      }
+      return { orderCID: opened.cid, order: JSON.stringify(order) }
     } finally {
       if (document.orderPart4 !== undefined) wipe(document.orderPart4.secret)
     }

@@ -1,7 +1,7 @@
 /**
  * Security suite (b): a seeded fuzz of the document decoders with random mutations of REAL
  * documents — identity documents (`decodeIdentityDocument`) and order parts (`openOrderPart` +
- * `validateOrder` + `orderToJSON`, what a fiduciary and GET /v1/order run on what peers send).
+ * `validateOrder` + `originalOrderJSON`, what a fiduciary and GET /v1/order run on what peers send).
  * test/unit/envelope/envelope.test.ts already fuzzes the envelope wire format of one generic
  * envelope; this suite adds, per decoder:
  * - wire mutations (bit flips, byte sets, inserts, deletions, truncations) of the real bytes;
@@ -22,7 +22,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { DtaError } from '../../src/errors.ts'
 import { createIdentityDocument, decodeIdentityDocument } from '../../src/core/identity.ts'
 import type { IdentityKeys } from '../../src/core/identity.ts'
-import { openOrderPart, orderToJSON, part1Document, sealOrderPart, validateOrder } from '../../src/core/order.ts'
+import { openOrderPart, originalOrderJSON, part1Document, sealOrderPart, validateOrder } from '../../src/core/order.ts'
 import { commitmentPopSign, orderKeyFromSeed } from '../../src/crypto/secp256k1.ts'
 import { DocumentType, parseEnvelope, sealEnvelope } from '../../src/envelope/envelope.ts'
 import { IDDocumentSchema, OrderDocumentSchema, OrderPart2Schema, OrderPart3Schema } from '../../src/envelope/gen/dta_pb.ts'
@@ -148,7 +148,7 @@ describe('security: decoder fuzz (identity documents and order parts)', () => {
       const r = attempt(tally, failures, `order-wire #${n}`, () => {
         const opened = openOrderPart(m, { cid: part.signer.cid, blsPublicKey: part.signer.keys.blsPublicKey }, { cid: alice.cid, kemSecretKey: alice.keys.kem })
         validateOrder(opened.document, part.n, part1Cid)
-        orderToJSON(opened.document)
+        originalOrderJSON(opened.document)
       })
       if (r === 'ok' && Buffer.compare(m, part.bytes) !== 0) failures.push(`order-wire #${n}: accepted changed bytes`)
     }
@@ -213,7 +213,7 @@ describe('security: decoder fuzz (identity documents and order parts)', () => {
           throw err
         }
         const opened = openOrderPart(bytes, { cid: bob.cid, blsPublicKey: bob.keys.blsPublicKey }, { cid: alice.cid, kemSecretKey: alice.keys.kem })
-        orderToJSON(opened.document)
+        originalOrderJSON(opened.document)
         validateOrder(opened.document, ([1, 2, 3, 4] as const)[rand.int(4)]!, part1Cid)
       })
     }

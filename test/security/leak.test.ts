@@ -135,6 +135,8 @@ describe('security: secrets never leak (logs, error bodies, state database with 
   const nodes: Array<{ name: string, home: string, config: Config, node: DtaNode }> = []
   /** Answers that must hold no secret: every error body and every non-redeem answer. */
   const publicAnswers: Array<{ what: string, body: string }> = []
+  /** GET /v1/order/{ref} answers: they show the released secret to its recipient (OrderPart4.Secret), nothing else secret. */
+  const orderAnswers: Array<{ what: string, body: string }> = []
   const handedOut: Secret[] = []
 
   async function start (name: string, init: Omit<InitOptions, 'home'>, vars: Record<string, string> = {}): Promise<{ node: DtaNode, url: string }> {
@@ -154,7 +156,9 @@ describe('security: secrets never leak (logs, error bodies, state database with 
     const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(20_000) })
     const text = await res.text()
     const redeem = url.endsWith('/v1/order/secret') && res.status === 200
-    if (!redeem) publicAnswers.push({ what: `${method} ${new URL(url).pathname} → ${res.status}`, body: text })
+    const what = `${method} ${new URL(url).pathname} → ${res.status}`
+    if (method === 'GET' && /\/v1\/order\/[0-9a-f]{32}$/.test(url) && res.status === 200) orderAnswers.push({ what, body: text })
+    else if (!redeem) publicAnswers.push({ what, body: text })
     return { status: res.status, body: JSON.parse(text) }
   }
   function secretFrom (what: string, hex: unknown): void {
@@ -258,9 +262,11 @@ describe('security: secrets never leak (logs, error bodies, state database with 
     const log = Buffer.concat(logLines)
     assert.ok(log.includes('request completed') && log.length > 10_000, 'the logs were captured')
 
+    assert.ok(orderAnswers.length >= 2, 'order documents (GET /v1/order/{ref}) were scanned')
     const found = [
       ...scan(log, secrets, 'the logs'),
       ...scan(Buffer.from(answers), secrets, 'an API answer'),
+      ...scan(Buffer.from(orderAnswers.map(a => a.body).join('\n')), secrets.filter(s => !handedOut.some(h => Buffer.from(h.bytes).equals(Buffer.from(s.bytes)))), 'an order document'),
       ...running.found.map(f => `${f} (nodes running)`),
       ...stopped.found.map(f => `${f} (nodes stopped)`),
     ]

@@ -102,7 +102,8 @@ describe('client commands', () => {
     assert.equal(secret.commitment, order.commitment)
     assert.match(secret.secret, /^[0-9a-f]{64}$/)
     const shown = await run('order', 'get', order.orderReference)
-    assert.match(shown.stdout, /"orderPart4"/)
+    assert.match(shown.stdout, /"OrderPart4"/)
+    assert.match(shown.stdout, new RegExp(`"Secret": "${secret.secret}"`), 'the original shape, with the released secret')
 
     // Without --url the command finds the node through its home's config (the ports it was started on).
     const viaHome = await cli(['status'], { MILAGRO_HOME: node.home, MILAGRO_HTTP_LISTENADDR: new URL(node.url).host })

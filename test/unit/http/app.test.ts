@@ -72,7 +72,7 @@ describe('HTTP API, multi node', () => {
     await expectError('GET', '/v1/identity?perPage=0', undefined, 422, 'REQUEST_INVALID')
     await expectError('GET', '/v1/identity?perPage=101', undefined, 422, 'REQUEST_INVALID')
     await expectError('GET', '/v1/identity?page=-1', undefined, 422, 'REQUEST_INVALID')
-    await expectError('GET', '/v1/identity?sortBy=random', undefined, 422, 'REQUEST_INVALID')
+    await expectError('GET', `/v1/identity?sortBy=${'x'.repeat(65)}`, undefined, 422, 'REQUEST_INVALID')
     await expectError('GET', '/v1/identity?page=abc', undefined, 422, 'REQUEST_INVALID')
   })
 
@@ -87,6 +87,12 @@ describe('HTTP API, multi node', () => {
     const names = (list.body.idDocumentList as Array<{ authenticationReference: string }>).map(i => i.authenticationReference)
     assert.deepEqual(names.slice(-2), ['lower', 'Upper'])
     assert.equal(names[0], 'api-test', 'the node identity comes first in ascending order')
+    // the original's rule: anything but dateCreatedAsc is newest first, its clients' misspelling too
+    for (const sortBy of ['dateCreatedDesc', 'dateCreatedDsc', 'random']) {
+      const desc = await call('GET', `/v1/identity?page=0&perPage=100&sortBy=${sortBy}`)
+      assert.equal(desc.status, 200, sortBy)
+      assert.deepEqual((desc.body.idDocumentList as Array<{ authenticationReference: string }>).map(i => i.authenticationReference), [...names].reverse(), sortBy)
+    }
   })
 
   it('order: bad bodies, unknown extension fields, unknown beneficiaries and references', async () => {
