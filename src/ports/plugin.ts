@@ -84,9 +84,34 @@ export interface OrderResult { commitment: string, extension: Extension }
 export interface PreparedRedemption { extension?: Extension, beneficiaryEncryptedData?: Uint8Array }
 export interface RedemptionResult { secret: string, commitment: string, extension: Extension }
 
+/** One `extension` field a plugin reads or answers: what --help, the OpenAPI document and a console show. */
+export interface ExtensionField {
+  name: string
+  description: string
+  /** The request fails without it (requests only). */
+  required?: boolean
+  example?: string
+}
+
+/** The plugin's `extension` fields, per request and answer of the two client calls. */
+export interface ExtensionFields {
+  /** POST /v1/order request. */
+  order: readonly ExtensionField[]
+  /** POST /v1/order answer. */
+  orderAnswer: readonly ExtensionField[]
+  /** POST /v1/order/secret request. */
+  secret: readonly ExtensionField[]
+  /** POST /v1/order/secret answer. */
+  secretAnswer: readonly ExtensionField[]
+}
+
 export interface Plugin {
   readonly name: string
   readonly vendor: string
+  /** One line on what an order of this plugin is. */
+  readonly description: string
+  /** The extension fields it takes and answers (the one description every surface shows). */
+  readonly extensionFields: ExtensionFields
   /** Principal: validate the request extension and prepare part 1. */
   prepareOrder (ctx: PluginContext, input: { reference: string, extension: Extension, beneficiary?: IdentityInfo }, options?: AbortOptions): Promise<PreparedOrder>
   /** Fiduciary: refuse a part 1 this plugin cannot serve. */

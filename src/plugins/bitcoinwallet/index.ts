@@ -105,6 +105,13 @@ export function bitcoinWalletPlugin (): Plugin {
   return {
     name: 'bitcoinwallet',
     vendor: 'Milagro',
+    description: 'A Bitcoin key split between the fiduciary, the principal and an order-time beneficiary; the address is P2PKH.',
+    extensionFields: {
+      order: [{ name: 'coin', description: '"0" mainnet or "1" testnet', required: true, example: '0' }],
+      orderAnswer: [{ name: 'address', description: 'the P2PKH address of the final public key' }],
+      secret: [],
+      secretAnswer: [{ name: 'address', description: 'the same address; secret is its private key' }],
+    },
 
     async prepareOrder (_ctx, { extension }) {
       return { coin: checkCoinExtension(extension) }

@@ -50,6 +50,13 @@ export function notaryPlugin (): Plugin {
   return {
     name: 'notary',
     vendor: 'Example',
+    description: 'An order key with a public label recorded in part 1 and a digest of it answered.',
+    extensionFields: {
+      order: [{ name: 'label', description: `a public label, 1 to ${MAX_LABEL_CHARS} characters`, required: true, example: 'deed 42' }],
+      orderAnswer: [{ name: 'labelDigest', description: 'SHA-256 of the reference and the label (hex)' }],
+      secret: [],
+      secretAnswer: [{ name: 'labelDigest', description: 'the same digest' }],
+    },
 
     // Principal, before part 1 is written: validate the client's extension and say what part 1 records.
     async prepareOrder (_ctx, { extension }) {

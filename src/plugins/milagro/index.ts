@@ -20,6 +20,8 @@ export function milagroPlugin (): Plugin {
   return {
     name: 'milagro',
     vendor: 'Milagro',
+    description: 'A secp256k1 key held by the fiduciary: the commitment is its public key, the secret its private key (hex).',
+    extensionFields: { order: [], orderAnswer: [], secret: [], secretAnswer: [] },
     async prepareOrder (_ctx, { extension }) {
       refuseUnknownExtension(extension, [])
       return {}

@@ -120,6 +120,21 @@ export function safeguardSecretPlugin (): Plugin {
   return {
     name: 'safeguardsecret',
     vendor: 'Milagro',
+    description: 'A short text encrypted (the original D-TA\'s ECIES) to an order key the fiduciary holds; redeeming the key decrypts it.',
+    extensionFields: {
+      order: [{ name: 'plainText', description: `the text to safeguard (1 to ${MAX_PLAINTEXT_BYTES} UTF-8 bytes); never recorded`, required: true, example: 'The Qu1ck Br0wn F0x' }],
+      orderAnswer: [
+        { name: 'cypherText', description: 'the ECIES ciphertext (hex); keep it with v and t to get the text back' },
+        { name: 'v', description: 'the ephemeral public key (hex, 65 bytes uncompressed)' },
+        { name: 't', description: 'the authentication tag (hex, 12 bytes)' },
+      ],
+      secret: [
+        { name: 'cypherText', description: 'as the order answered (all three, or none for the key only)' },
+        { name: 'v', description: 'as the order answered' },
+        { name: 't', description: 'as the order answered' },
+      ],
+      secretAnswer: [{ name: 'plainText', description: 'the text, when cypherText, v and t were sent' }],
+    },
 
     async prepareOrder (_ctx, { extension }) {
       checkPlainTextExtension(extension)

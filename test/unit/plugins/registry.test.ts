@@ -31,3 +31,16 @@ test('unknown names, including the example plugin, are PLUGIN_UNKNOWN', () => {
     assert.throws(() => createPlugin(name), (err: unknown) => isDtaError(err, 'PLUGIN_UNKNOWN'), name)
   }
 })
+
+test('every registered plugin describes itself and its extension fields, and takes the fields it describes', async () => {
+  for (const name of Object.keys(PLUGINS)) {
+    const plugin = createPlugin(name)
+    assert.ok(plugin.description.length > 20, name)
+    for (const list of Object.values(plugin.extensionFields)) {
+      for (const field of list) assert.match(field.name, /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, `${name}: ${field.name}`)
+    }
+    // an order request with every required field at its example is accepted by prepareOrder
+    const extension = Object.fromEntries(plugin.extensionFields.order.filter(f => f.required === true).map(f => [f.name, f.example ?? 'x']))
+    await plugin.prepareOrder(undefined as never, { reference: '0'.repeat(32), extension })
+  }
+})
