@@ -2,12 +2,14 @@
  * The `milagro` command as a person uses it: `start` on an empty home initialises and serves (the
  * README's start command), a second `start` reuses the home; the client commands talk to a
  * running node and print text or, with --json, the API's JSON; usage errors exit 2, refusals 1.
+ * The other CLI files: target.test.ts (which node a command talks to), help.test.ts, orders.test.ts
+ * (hand-off, order list, audit), install.test.ts (`milagro` on PATH); milagro.ts has their helpers.
  * @module
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createServer } from 'node:http'
@@ -102,12 +104,25 @@ describe('client commands', () => {
     assert.equal(secret.commitment, order.commitment)
     assert.match(secret.secret, /^[0-9a-f]{64}$/)
     const shown = await run('order', 'get', order.orderReference)
-    assert.match(shown.stdout, /"OrderPart4"/)
-    assert.match(shown.stdout, new RegExp(`"Secret": "${secret.secret}"`), 'the original shape, with the released secret')
+    assert.match(shown.stdout, new RegExp(`^secret +${secret.secret}$`, 'm'), 'as text, with the released secret')
+    const shownJson = JSON.parse((await run('order', 'get', order.orderReference, '--json')).stdout) as { order: string }
+    const document = JSON.parse(shownJson.order) as { OrderPart4: { Secret: string } }
+    assert.equal(document.OrderPart4.Secret, secret.secret, 'the original shape, with the released secret')
 
-    // Without --url the command finds the node through its home's config (the ports it was started on).
-    const viaHome = await cli(['status'], { MILAGRO_HOME: node.home, MILAGRO_HTTP_LISTENADDR: new URL(node.url).host })
+    // Without --url the command finds the node through its home's config.yaml (here edited to the
+    // port the harness started it on), not through MILAGRO_HTTP_LISTENADDR meant for another node.
+    const configFile = path.join(node.home, 'config.yaml')
+    writeFileSync(configFile, readFileSync(configFile, 'utf8').replace(/^( {2}listenAddr:) .*$/m, `$1 ${new URL(node.url).host}`))
+    const viaHome = await cli(['status', '--json'], { MILAGRO_HOME: node.home, MILAGRO_HTTP_LISTENADDR: '127.0.0.1:1' })
     assert.equal(viaHome.code, 0, viaHome.stderr)
+    assert.equal(JSON.parse(viaHome.stdout).nodeCID, node.cid)
+
+    // --url at the node's metrics listener is named as such (issue 14 item 4).
+    const listening = node.logTail(400).split('\n').map(line => { try { return JSON.parse(line) as Record<string, unknown> } catch { return {} } }).find(e => e.msg === 'milagro node listening')
+    const metrics = `http://${String(listening?.metrics)}`
+    const atMetrics = await cli(['status', '--url', metrics], env)
+    assert.equal(atMetrics.code, 1)
+    assert.match(atMetrics.stderr, new RegExp(`${metrics} is a node's metrics listener \\(http\\.metricsListenAddr`))
 
     const refused = await run('order', 'secret', '0'.repeat(32))
     assert.equal(refused.code, 1)
@@ -116,7 +131,7 @@ describe('client commands', () => {
     assert.equal(badExt.code, 2)
     const unknown = await run('frobnicate')
     assert.equal(unknown.code, 2)
-    assert.match(unknown.stderr, /unknown command/)
+    assert.match(unknown.stderr, /unknown command: frobnicate/)
     const help = await cli(['--help'], env)
     assert.equal(help.code, 0)
     assert.match(help.stdout, /Usage: milagro/)
