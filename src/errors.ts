@@ -83,6 +83,14 @@ export const ERRORS = {
   CONFIG_UNREADABLE: { status: 500, message: 'The configuration file could not be read' },
   CONFIG_WRITE_FAILED: { status: 500, message: 'The configuration file could not be written' },
 
+  // ── the home folder and its listeners (docs/operations.md) ────────────────────────────────
+  HOME_LOCKED: { status: 409, message: 'Another milagro process is using this home' },
+  HOME_UNUSABLE: { status: 500, message: 'The home folder cannot be used (it is missing or not writable)' },
+  HOME_INIT_UNFINISHED: { status: 500, message: 'This home has an unfinished init that cannot be resumed as it is' },
+  LISTEN_ADDRESS_IN_USE: { status: 500, message: 'The listen address is already in use' },
+  LISTEN_PERMISSION_DENIED: { status: 500, message: 'Not permitted to listen on the address' },
+  LISTEN_FAILED: { status: 500, message: 'Cannot listen on the address' },
+
   // ── state (PROTOCOL §9) ───────────────────────────────────────────────────────────────────
   STATE_UNAVAILABLE: { status: 503, message: 'The state database is not available' },
   STATE_SCHEMA_TOO_NEW: { status: 500, message: 'The state database was written by a newer version of this server' },
@@ -183,6 +191,16 @@ export class DtaError extends Error {
 
 export function isDtaError (err: unknown, code?: ErrorCode): err is DtaError {
   return err instanceof DtaError && (code === undefined || err.code === code)
+}
+
+/**
+ * A listener that could not bind `address`, by the errno of the failure: EADDRINUSE is
+ * LISTEN_ADDRESS_IN_USE, EACCES LISTEN_PERMISSION_DENIED, anything else LISTEN_FAILED (the errno
+ * in the detail). The caller that knows which setting chose the address adds it (src/node.ts).
+ */
+export function listenError (errno: unknown, address: string, options?: { cause?: unknown }): DtaError {
+  const code: ErrorCode = errno === 'EADDRINUSE' ? 'LISTEN_ADDRESS_IN_USE' : errno === 'EACCES' ? 'LISTEN_PERMISSION_DENIED' : 'LISTEN_FAILED'
+  return new DtaError(code, code === 'LISTEN_FAILED' && typeof errno === 'string' ? `${address} (${errno})` : address, options)
 }
 
 /** Maps an AbortSignal's reason to our codes: a timeout becomes `timeoutCode`, anything else ABORTED. */

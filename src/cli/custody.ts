@@ -15,13 +15,17 @@
  *   resumes where it stopped, and running it twice is harmless;
  * - a record under neither key, or a plugin value that does not open under the id it is stored
  *   under, is left alone and reported (CUSTODY_MIGRATION_INCOMPLETE): the backend is not switched;
- * - it refuses to run while the node's API answers (a running node would keep using the old KEK).
+ * - it refuses to run while another milagro process holds the home lock (HOME_LOCKED, "already
+ *   running (pid N)": src/adapters/home-lock.ts), and holds it itself until done, so no daemon
+ *   starts mid-migration; it also refuses while the node's API answers (a node that holds no lock)
+ *   — a running node would keep using the old KEK.
  *
  * `milagro custody status` prints the configured backend, its key id, and how many records are
  * under it and under other keys.
  * @module
  */
 import { DtaError } from '../errors.ts'
+import { lockHome } from '../adapters/home-lock.ts'
 import { loadConfig, resolveInHome, writeConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
 import { openSqliteState } from '../adapters/storage/sqlite/index.ts'
@@ -43,7 +47,7 @@ export interface MigrateOptions {
   env?: Record<string, string | undefined>
   /** Tests: runs before each record is swapped in; throwing stops the migration there. */
   beforeReseal?: (recordId: string, done: number) => void | Promise<void>
-  /** Skip the "is the node running?" probe (tests that run in-process). */
+  /** Skip the "is the node's API answering?" probe (tests that run in-process); the home lock is always taken. */
   skipRunningCheck?: boolean
 }
 
@@ -106,14 +110,16 @@ export async function migrateCustody (options: MigrateOptions): Promise<MigrateR
   const env = options.env ?? process.env
   const config = await loadConfig({ home, env })
   if (config.node.nodeID === '') throw new DtaError('CONFIG_INVALID', `${home} is not initialised: run \`milagro init\` first`)
-  if (options.skipRunningCheck !== true) await refuseIfRunning(config)
+  // The home lock keeps a daemon (and another migration) off the home until the migration is
+  // done; the HTTP probe also catches a node that holds no lock (an older version, another mount).
+  const lock = await lockHome(home, 'milagro custody migrate')
   const from = otherBackend(to)
-
-  await createCustodyKey(home, config, to, { ifAbsent: true })
   let target: Custody | undefined
   let source: Custody | undefined
   let state: StateRepository | undefined
   try {
+    if (options.skipRunningCheck !== true) await refuseIfRunning(config)
+    await createCustodyKey(home, config, to, { ifAbsent: true })
     target = await openCustody(home, config, to)
     state = await openSqliteState({ path: resolveInHome(home, config.node.databaseFile) })
     const t = target
@@ -195,6 +201,7 @@ export async function migrateCustody (options: MigrateOptions): Promise<MigrateR
     await source?.close()
     await target?.close()
     await state?.close()
+    await lock.release()
   }
 }
 

@@ -101,7 +101,7 @@ export const NodeSchema = Type.Object({
 
 export const LogSchema = Type.Object({
   level: Type.Enum(['debug', 'info', 'warn', 'error'], { default: 'info', description: 'Least severe level logged.' }),
-  format: Type.Enum(['json', 'text'], { default: 'json', description: 'One JSON object per line, or readable text.' })
+  format: Type.Enum(['auto', 'json', 'text'], { default: 'auto', description: 'auto: readable text when stderr is a terminal, JSON otherwise; json: one JSON object per line; text: time LEVEL message key=value.' })
 }, { additionalProperties: false, default: {}, description: 'Logging (never contains a secret).' })
 
 export const IpfsSchema = Type.Object({

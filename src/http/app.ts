@@ -17,23 +17,37 @@
  * REQUEST_MALFORMED, oversized bodies REQUEST_TOO_LARGE; anything unexpected is INTERNAL with a
  * fixed message (the cause is logged, never returned). Request bodies are validated strictly
  * (no type coercion, no unknown fields); query strings are coerced to their declared types.
+ * A schema failure says, in one place for every route (src/http/validation.ts), which field is wrong
+ * and what it may be — `perPage must be 1 to 100`, `unknown field "beneficiary" (did you mean
+ * beneficiaryIDDocumentCID?)`, `beneficiaryIDDocumentCID must be a CIDv0 (…) or ""` — never only
+ * the validator's words ("must match a schema in anyOf"). It names fields, never echoes values.
+ *
+ * The OpenAPI document is built once, when the app is ready, from the route schemas: each
+ * operation with its summary, typed answers and valid examples (src/ports/api.ts), the order
+ * routes' `extension` described by the node's plugin, and — with OAuth2 on — the bearer scheme the
+ * docs' Authorize button uses. Each request is logged at debug only ("request completed"); what
+ * happened is logged by the services' domain events (src/logging.ts).
  * @module
  */
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import type { FastifyError, FastifyInstance, FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
+import type { ErrorObject } from 'ajv'
+import { Type } from 'typebox'
 import { DtaError } from '../errors.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { ListQuery, NodeServices } from '../ports/api.ts'
+import type { ExtensionField, ExtensionFields, Plugin } from '../ports/plugin.ts'
 import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
+import { validationMessage } from './validation.ts'
 import * as S from '../ports/api.ts'
 
 export interface AppOptions {
@@ -49,6 +63,8 @@ export interface AppOptions {
   metrics?: Metrics
   /** OAuth2 bearer-token verification (src/http/auth.ts); none: the API is open. */
   auth?: BearerVerifier
+  /** The node's plugin: its extension fields describe the order routes in the OpenAPI document. */
+  plugin?: Pick<Plugin, 'name' | 'description' | 'extensionFields'>
   /**
    * `http.allowedHosts`: Host names answered besides `localhost` and IP literals (`['*']`: any).
    * The metrics listener, when given, answers to the same names.
@@ -56,19 +72,20 @@ export interface AppOptions {
   allowedHosts: readonly string[]
 }
 
-const ajvBody = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false, strict: false })
-const ajvQuery = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: true, allErrors: false, strict: false })
+// verbose: the errors carry their schema, which validationMessage reads (bounds, allowed fields)
+const ajvBody = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false, strict: false, verbose: true })
+const ajvQuery = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: true, allErrors: false, strict: false, verbose: true })
 
 const signals = new WeakMap<object, AbortSignal>()
 function signalOf (request: object): AbortSignal | undefined {
   return signals.get(request)
 }
 
-const errorResponses = { '4xx': S.ErrorBody, '5xx': S.ErrorBody }
+const errorResponses = { '4xx': S.ClientErrorBody, '5xx': S.ServerErrorBody }
 
-function toDtaError (err: FastifyError & { validation?: unknown }): DtaError {
+function toDtaError (err: FastifyError & { validation?: unknown, validationContext?: string }): DtaError {
   if (err instanceof DtaError) return err
-  if (err.validation !== undefined) return new DtaError('REQUEST_INVALID', err.message)
+  if (Array.isArray(err.validation)) return new DtaError('REQUEST_INVALID', validationMessage(err.validation as ErrorObject[], err.validationContext))
   const byFastifyCode: Record<string, ErrorCode> = {
     FST_ERR_CTP_BODY_TOO_LARGE: 'REQUEST_TOO_LARGE',
     FST_ERR_CTP_INVALID_MEDIA_TYPE: 'REQUEST_UNSUPPORTED_MEDIA_TYPE',
@@ -111,6 +128,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit,
     requestTimeout: options.requestTimeoutMs,
     return503OnClosing: true,
+    // one debug line per request (below), not Fastify's two info lines
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     clientErrorHandler,
     frameworkErrors: (err, _request, reply) => {
@@ -134,6 +153,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort(new DtaError('ABORTED', 'client went away')) })
   })
 
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url.slice(0, 200), route: request.routeOptions.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
+  })
+
   options.metrics?.instrument(app, { allowedHosts })
   if (options.auth !== undefined) registerBearerAuth(app, options.auth)
 
@@ -142,7 +165,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const dta = toDtaError(err)
     if (dta.code === 'INTERNAL') request.log.error({ err: { name: err.name, code: err.code } }, 'unexpected error')
-    else request.log.info({ code: dta.code }, 'request refused')
+    else request.log.debug({ code: dta.code }, 'request refused')
     void reply.code(dta.statusCode).send(dta.toJSON())
   })
   app.setNotFoundHandler((request, reply) => {
@@ -157,35 +180,51 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
         version: options.version,
         description: 'Decentralized Trust Authority: a key-custody server. Errors are {statusCode, code, message}; see docs/errors.md.',
       },
-      ...(options.auth === undefined ? {} : { components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }, security: [{ bearerAuth: [] }] }),
+      ...(options.auth === undefined
+        ? {}
+        : {
+            components: {
+              securitySchemes: {
+                bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: `An OAuth2 access token (JWT) from ${options.auth.issuer} for the audience ${options.auth.audience}` },
+              },
+            },
+            security: [{ bearerAuth: [] }],
+          }),
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  // built once, when every route is registered, and served as it is
+  let spec: string | undefined
+  app.addHook('onReady', async () => { spec = JSON.stringify(app.swagger()) })
+  app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
+    spec ??= JSON.stringify(app.swagger())
+    return await reply.type('application/json; charset=utf-8').send(spec)
+  })
+  const ext = extensionSchemas(options.plugin?.extensionFields)
 
-  app.get('/v1/status', { schema: { tags: ['status'], security: [], response: { 200: S.StatusResponse, ...errorResponses } } },
+  app.get('/v1/status', { schema: { ...S.OPERATIONS.status, tags: ['status'], security: [], response: { 200: S.StatusResponse, ...errorResponses } } },
     async () => await services.status())
 
-  app.post('/v1/identity', { schema: { tags: ['identity'], body: S.CreateIdentityRequest, response: { 200: S.CreateIdentityResponse, ...errorResponses } } },
+  app.post('/v1/identity', { schema: { ...S.OPERATIONS.createIdentity, tags: ['identity'], body: S.CreateIdentityRequest, response: { 200: S.CreateIdentityResponse, ...errorResponses } } },
     async (request) => {
       const name = request.body.name ?? request.body.Name
       if (name === undefined) throw new DtaError('REQUEST_INVALID', 'name is required')
       return await services.identity.create(name, { signal: signalOf(request) })
     })
-  app.get('/v1/identity/:idDocumentCID', { schema: { tags: ['identity'], params: S.IdentityParams, response: { 200: S.IdentityView, ...errorResponses } } },
+  app.get('/v1/identity/:idDocumentCID', { schema: { ...S.OPERATIONS.getIdentity, tags: ['identity'], params: S.IdentityParams, response: { 200: S.IdentityView, ...errorResponses } } },
     async (request) => await services.identity.get(request.params.idDocumentCID, { signal: signalOf(request) }))
-  app.get('/v1/identity', { schema: { tags: ['identity'], querystring: S.ListQuery, response: { 200: S.IdentityListResponse, ...errorResponses } } },
+  app.get('/v1/identity', { schema: { ...S.OPERATIONS.listIdentities, tags: ['identity'], querystring: S.ListQuery, response: { 200: S.IdentityListResponse, ...errorResponses } } },
     async (request) => ({ idDocumentList: await services.identity.list(listQuery(request.query), { signal: signalOf(request) }) }))
 
   const order = services.order
   if (order !== undefined) {
-    app.post('/v1/order', { schema: { tags: ['order'], body: S.OrderRequest, response: { 200: S.OrderResponse, ...errorResponses } } },
+    app.post('/v1/order', { schema: { ...S.OPERATIONS.createOrder, tags: ['order'], body: ext.orderRequest, response: { 200: ext.orderResponse, ...errorResponses } } },
       async (request) => await order.create(withoutEmpty(request.body), { signal: signalOf(request) }))
-    app.get('/v1/order', { schema: { tags: ['order'], querystring: S.ListQuery, response: { 200: S.OrderListResponse, ...errorResponses } } },
+    app.get('/v1/order', { schema: { ...S.OPERATIONS.listOrders, tags: ['order'], querystring: S.ListQuery, response: { 200: S.OrderListResponse, ...errorResponses } } },
       async (request) => ({ orderReference: await order.list(listQuery(request.query), { signal: signalOf(request) }) }))
-    app.get('/v1/order/:orderReference', { schema: { tags: ['order'], params: S.OrderParams, response: { 200: S.GetOrderResponse, ...errorResponses } } },
+    app.get('/v1/order/:orderReference', { schema: { ...S.OPERATIONS.getOrder, tags: ['order'], params: S.OrderParams, response: { 200: S.GetOrderResponse, ...errorResponses } } },
       async (request) => await order.get(request.params.orderReference, { signal: signalOf(request) }))
-    app.post('/v1/order/secret', { schema: { tags: ['order'], body: S.OrderSecretRequest, response: { 200: S.OrderSecretResponse, ...errorResponses } } },
+    app.post('/v1/order/secret', { schema: { ...S.OPERATIONS.redeemOrder, tags: ['order'], body: ext.secretRequest, response: { 200: ext.secretResponse, ...errorResponses } } },
       async (request) => {
         const body = withoutEmpty(request.body)
         if (body.orderReference === undefined && body.orderPart4CID === undefined) {
@@ -197,15 +236,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   const audit = services.audit
   if (audit !== undefined) {
-    app.get('/v1/audit', { schema: { tags: ['audit'], querystring: S.AuditQuery, response: { 200: S.AuditListResponse, ...errorResponses } } },
+    app.get('/v1/audit', { schema: { ...S.OPERATIONS.listAudit, tags: ['audit'], querystring: S.AuditQuery, response: { 200: S.AuditListResponse, ...errorResponses } } },
       async (request) => ({ auditList: await audit.list(request.query, { signal: signalOf(request) }) }))
   }
 
   const fulfil = services.fulfil
   if (fulfil !== undefined) {
-    app.post('/v1/fulfill/order', { schema: { tags: ['fulfill'], body: S.FulfillOrderRequest, response: { 200: S.FulfillOrderResponse, ...errorResponses } } },
+    app.post('/v1/fulfill/order', { schema: { ...S.OPERATIONS.fulfillOrder, tags: ['fulfill'], body: S.FulfillOrderRequest, response: { 200: S.FulfillOrderResponse, ...errorResponses } } },
       async (request) => await fulfil.order(request.body, { signal: signalOf(request) }))
-    app.post('/v1/fulfill/order/secret', { schema: { tags: ['fulfill'], body: S.FulfillOrderSecretRequest, response: { 200: S.FulfillOrderSecretResponse, ...errorResponses } } },
+    app.post('/v1/fulfill/order/secret', { schema: { ...S.OPERATIONS.fulfillOrderSecret, tags: ['fulfill'], body: S.FulfillOrderSecretRequest, response: { 200: S.FulfillOrderSecretResponse, ...errorResponses } } },
       async (request) => await fulfil.secret(request.body, { signal: signalOf(request) }))
   }
 
@@ -224,4 +263,24 @@ function withoutEmpty<T extends { beneficiaryIDDocumentCID?: string }> (body: T)
     return rest as T
   }
   return body
+}
+
+/**
+ * The order routes' schemas with `extension` described by the plugin's fields (the same schemas
+ * otherwise: the same validation, the same types), and request examples the docs can send as
+ * they are — no beneficiary, the plugin's example fields.
+ */
+function extensionSchemas (fields: ExtensionFields | undefined) {
+  if (fields === undefined) return { orderRequest: S.OrderRequest, orderResponse: S.OrderResponse, secretRequest: S.OrderSecretRequest, secretResponse: S.OrderSecretResponse }
+  const example = (of: readonly ExtensionField[]): Record<string, unknown> => {
+    const extension = S.extensionExample(of)
+    return Object.keys(extension).length === 0 ? {} : { extension }
+  }
+  const answer = (schema: object): string => String((schema as Record<string, unknown>)['x-response-description'])
+  return {
+    orderRequest: Type.Object({ ...S.OrderRequest.properties, extension: Type.Optional(S.extensionFor(fields.order, 'Request fields')) }, { additionalProperties: false, examples: [example(fields.order)] }),
+    orderResponse: Type.Object({ ...S.OrderResponse.properties, extension: S.extensionFor(fields.orderAnswer, 'Answer fields') }, { 'x-response-description': answer(S.OrderResponse) }),
+    secretRequest: Type.Object({ ...S.OrderSecretRequest.properties, extension: Type.Optional(S.extensionFor(fields.secret, 'Request fields')) }, { additionalProperties: false, examples: [{ orderReference: S.EXAMPLE_REFERENCE, ...example(fields.secret) }] }),
+    secretResponse: Type.Object({ ...S.OrderSecretResponse.properties, extension: S.extensionFor(fields.secretAnswer, 'Answer fields') }, { 'x-response-description': answer(S.OrderSecretResponse) }),
+  }
 }

@@ -5,35 +5,70 @@
  * are the original D-TA's, so its clients and curl scripts work unchanged; extra fields (part
  * CIDs, inline documents) are optional additions. The types are derived from the schemas
  * (`Static<typeof …>`), so the two cannot drift apart.
+ *
+ * For the OpenAPI document (`/openapi.json`, `/docs`): each operation's summary and description
+ * (`OPERATIONS`), each answer's description (`x-response-description`), and examples that pass
+ * the schema and the store's own checks — a real CIDv0 and a well-formed order reference, since
+ * the docs' "Try it out" sends them as they are (a string merely matching the CID pattern is not
+ * a valid multihash: DOCUMENT_BAD_CID). The `extension` fields a plugin takes and answers are
+ * described by the plugin itself (`Plugin.extensionFields`, `extensionFor`).
  * @module
  */
 import { Type } from 'typebox'
 import type { Static } from 'typebox'
 import { CIDV0_PATTERN as CID_PATTERN, ORDER_REFERENCE_PATTERN } from './common.ts'
 import type { AbortOptions, SortBy } from './common.ts'
+import type { ExtensionField } from './plugin.ts'
 
 // ── schemas ──────────────────────────────────────────────────────────────────────────────────
 
-export const Cid = Type.String({ pattern: CID_PATTERN, description: 'CIDv0 of a document in IPFS' })
+/** A real CIDv0 (of the 12-byte file "hello world\n"), so an example passes every check. */
+export const EXAMPLE_CID = 'QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o'
+export const EXAMPLE_REFERENCE = '5b1f0c3e9a7d4f26b8c1e0a9d3f47e21'
+export const Cid = Type.String({ pattern: CID_PATTERN, description: 'CIDv0 of a document in IPFS', examples: [EXAMPLE_CID] })
 /** Order references are 128 random bits in hex (PROTOCOL §6). */
-export const Reference = Type.String({ pattern: ORDER_REFERENCE_PATTERN, description: 'Order reference' })
+export const Reference = Type.String({ pattern: ORDER_REFERENCE_PATTERN, description: 'Order reference (32 lower-case hex digits)', examples: [EXAMPLE_REFERENCE] })
+/** A CID in an answer: same shape, no pattern to check. */
+const CidOut = (description: string) => Type.String({ description, examples: [EXAMPLE_CID] })
 export const MAX_EXTENSION_ENTRIES = 32
 export const MAX_EXTENSION_VALUE_CHARS = 16384
-export const ExtensionMap = Type.Record(
-  Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,63}$' }),
+export const EXTENSION_KEY_PATTERN = '^[A-Za-z][A-Za-z0-9_.-]{0,63}$'
+const extensionMap = (description: string, examples?: Array<Record<string, string>>) => Type.Record(
+  Type.String({ pattern: EXTENSION_KEY_PATTERN }),
   Type.String({ maxLength: MAX_EXTENSION_VALUE_CHARS }),
   // additionalProperties: without it, keys that miss the pattern pass unchecked with any value
   // (found by the security fuzz, test/security/http-fuzz.test.ts)
-  { maxProperties: MAX_EXTENSION_ENTRIES, additionalProperties: false, description: 'Plugin-specific fields' },
+  { maxProperties: MAX_EXTENSION_ENTRIES, additionalProperties: false, description, ...(examples === undefined ? {} : { examples }) },
 )
+export const ExtensionMap = extensionMap('Plugin-specific fields')
+
+/**
+ * The `extension` map of one request or answer, described by the plugin's own fields (the text
+ * the CLI help shows too), with an example made of the fields' examples.
+ */
+export function extensionFor (fields: readonly ExtensionField[], what: string): typeof ExtensionMap {
+  if (fields.length === 0) return extensionMap(`${what}: this node's plugin has none here (send {} or leave it out)`, [{}])
+  const described = fields.map(f => `${f.name}${f.required === true ? ' (required)' : ''}: ${f.description}`).join('; ')
+  const example = extensionExample(fields)
+  return extensionMap(`${what}, for this node's plugin — ${described}`, Object.keys(example).length === 0 ? undefined : [example])
+}
+
+/** An `extension` made of the fields' examples. */
+export function extensionExample (fields: readonly ExtensionField[]): Record<string, string> {
+  return Object.fromEntries(fields.flatMap(f => f.example === undefined ? [] : [[f.name, f.example]]))
+}
 /** Documents carried inline: CID → base64 bytes. The receiver checks each hashes to its CID. */
 export const InlineDocuments = Type.Record(Type.String({ pattern: CID_PATTERN }), Type.String({ maxLength: 1_500_000 }), { maxProperties: 8, additionalProperties: false })
 
-export const ErrorBody = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String({ description: 'Stable error code, see docs/errors.md' }),
-  message: Type.String(),
-})
+const errorFields = {
+  statusCode: Type.Integer({ examples: [404] }),
+  code: Type.String({ description: 'Stable error code, see docs/errors.md', examples: ['ORDER_NOT_FOUND'] }),
+  message: Type.String({ description: 'The code\'s fixed message, and what was refused', examples: [`No order with that reference: ${EXAMPLE_REFERENCE}`] }),
+}
+export const ErrorBody = Type.Object(errorFields)
+/** The error answers of every operation, as the OpenAPI document shows them. */
+export const ClientErrorBody = Type.Object(errorFields, { 'x-response-description': 'Refused: bad input (400, 422 REQUEST_INVALID naming the field), unknown (404), not entitled (403), conflict (409), authentication (401)' })
+export const ServerErrorBody = Type.Object(errorFields, { 'x-response-description': 'Failed: this node (500, 503) or a peer node (502)' })
 
 export const ListQuery = Type.Object({
   page: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Zero-based page' }),
@@ -55,74 +90,76 @@ export const StatusResponse = Type.Object({
   peerID: Type.String(),
   listenAddrs: Type.Array(Type.String()),
   connectedPeers: Type.Integer(),
-})
+}, { 'x-response-description': 'The node: its identity CID, type, plugin, version and IPFS peer' })
 
 export const CreateIdentityRequest = Type.Object({
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  Name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The identity\'s name (its authenticationReference)' })),
+  Name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The original D-TA clients\' spelling of name' })),
   extension: Type.Optional(ExtensionMap),
-}, { additionalProperties: false })
-export const CreateIdentityResponse = Type.Object({ idDocumentCID: Type.String() })
+}, { additionalProperties: false, examples: [{ name: 'alice' }] })
+export const CreateIdentityResponse = Type.Object({ idDocumentCID: CidOut('CID of the new identity document') }, { 'x-response-description': 'The identity, created and held by this node' })
 
-export const IdentityView = Type.Object({
-  idDocumentCID: Type.String(),
+const identityFields = {
+  idDocumentCID: CidOut('CID of the identity document'),
   authenticationReference: Type.String(),
   beneficiaryECPublicKey: Type.String(),
   kemPublicKey: Type.String(),
   blsPublicKey: Type.String(),
-  timestamp: Type.Integer(),
-})
+  timestamp: Type.Integer({ description: 'Unix seconds' }),
+}
+export const IdentityView = Type.Object(identityFields, { 'x-response-description': 'The identity document, verified (keys in hex)' })
 export const IdentityParams = Type.Object({ idDocumentCID: Cid })
-export const IdentityListResponse = Type.Object({ idDocumentList: Type.Array(IdentityView) })
+export const IdentityListResponse = Type.Object({ idDocumentList: Type.Array(Type.Object(identityFields)) }, { 'x-response-description': 'The identities this node holds, a page of them' })
 
+const Beneficiary = Type.Union([Cid, Type.Literal('')], { description: 'Identity CID of the beneficiary the secret will be released to ("" or absent: none)' })
 export const OrderRequest = Type.Object({
-  beneficiaryIDDocumentCID: Type.Optional(Type.Union([Cid, Type.Literal('')])),
+  beneficiaryIDDocumentCID: Type.Optional(Beneficiary),
   extension: Type.Optional(ExtensionMap),
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{}] })
 export const OrderResponse = Type.Object({
-  orderReference: Type.String(),
-  commitment: Type.String(),
-  createdAt: Type.Integer(),
+  orderReference: Type.String({ description: 'The order\'s reference', examples: [EXAMPLE_REFERENCE] }),
+  commitment: Type.String({ description: 'The fiduciary\'s commitment (the public key, hex), as the plugin answers it' }),
+  createdAt: Type.Integer({ description: 'Unix seconds' }),
   extension: ExtensionMap,
-  orderPart1CID: Type.String(),
-  orderPart2CID: Type.String(),
-})
-export const OrderListResponse = Type.Object({ orderReference: Type.Array(Type.String()) })
+  orderPart1CID: CidOut('CID of order part 1 (this node\'s request)'),
+  orderPart2CID: CidOut('CID of order part 2 (the fiduciary\'s commitment)'),
+}, { 'x-response-description': 'The order, committed by the fiduciary' })
+export const OrderListResponse = Type.Object({ orderReference: Type.Array(Type.String({ examples: [EXAMPLE_REFERENCE] })) }, { 'x-response-description': 'References of this node\'s orders, a page of them' })
 export const OrderParams = Type.Object({ orderReference: Reference })
 export const GetOrderResponse = Type.Object({
-  orderCID: Type.String({ description: 'CID of the newest part this node can read' }),
+  orderCID: CidOut('CID of the newest part this node can read'),
   order: Type.String({ description: 'JSON string of the order document in the original D-TA shape: Type, BeneficiaryType, Coin, PrincipalCID, BeneficiaryCID, Reference, Timestamp (Unix seconds), OrderPart2 {CommitmentPublicKey, PreviousOrderCID, Timestamp, Extension}, OrderPart3 {Redemption, PreviousOrderCID, BeneficiaryEncryptedData, Timestamp}, OrderPart4 {Secret (when part 4 was released to this node), PreviousOrderCID, Timestamp, Extension}; plus chain, commitment, parts, plugin, fiduciaryCID, extension, proofOfPossession, redemptionBeneficiaryCID (docs/api.md)' }),
-})
+}, { 'x-response-description': 'The order document in the original D-TA shape' })
 
 export const OrderSecretRequest = Type.Object({
-  orderReference: Type.Optional(Reference),
-  beneficiaryIDDocumentCID: Type.Optional(Type.Union([Cid, Type.Literal('')])),
+  orderReference: Type.Optional(Type.String({ pattern: ORDER_REFERENCE_PATTERN, examples: [EXAMPLE_REFERENCE], description: 'The order to redeem (required, except on a beneficiary\'s node with orderPart4CID)' })),
+  beneficiaryIDDocumentCID: Type.Optional(Beneficiary),
   extension: Type.Optional(ExtensionMap),
-  orderPart4CID: Type.Optional(Cid),
-}, { additionalProperties: false })
+  orderPart4CID: Type.Optional(Type.String({ pattern: CID_PATTERN, examples: [EXAMPLE_CID], description: 'On a beneficiary\'s own node, instead of orderReference: the part 4 CID the principal\'s redemption answered' })),
+}, { additionalProperties: false, examples: [{ orderReference: EXAMPLE_REFERENCE }] })
 export const OrderSecretResponse = Type.Object({
-  secret: Type.Optional(Type.String()),
+  secret: Type.Optional(Type.String({ description: 'The secret; absent when it was released to a beneficiary held by another node (which redeems it with orderPart4CID)' })),
   commitment: Type.String(),
-  orderReference: Type.String(),
+  orderReference: Type.String({ examples: [EXAMPLE_REFERENCE] }),
   extension: ExtensionMap,
-  orderPart3CID: Type.String(),
-  orderPart4CID: Type.String(),
-})
+  orderPart3CID: CidOut('CID of order part 3 (the redemption request)'),
+  orderPart4CID: CidOut('CID of order part 4 (the released seed, encrypted to its recipient)'),
+}, { 'x-response-description': 'The redeemed secret, or the hand-off to the beneficiary\'s node' })
 
 export const FulfillOrderRequest = Type.Object({
   orderPart1CID: Cid,
   documentCID: Cid,
   extension: Type.Optional(ExtensionMap),
   documents: Type.Optional(InlineDocuments),
-}, { additionalProperties: false })
-export const FulfillOrderResponse = Type.Object({ orderPart2CID: Type.String(), extension: ExtensionMap, documents: Type.Optional(InlineDocuments) })
+}, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
+export const FulfillOrderResponse = Type.Object({ orderPart2CID: CidOut('CID of order part 2'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments) }, { 'x-response-description': 'Part 2: the commitment, signed by this fiduciary' })
 export const FulfillOrderSecretRequest = Type.Object({
   orderPart3CID: Cid,
   documentCID: Cid,
   extension: Type.Optional(ExtensionMap),
   documents: Type.Optional(InlineDocuments),
-}, { additionalProperties: false })
-export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: Type.String(), extension: ExtensionMap, documents: Type.Optional(InlineDocuments) })
+}, { additionalProperties: false, examples: [{ orderPart3CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
+export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: CidOut('CID of order part 4'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments) }, { 'x-response-description': 'Part 4: the seed, encrypted to the entitled recipient only' })
 
 export const AuditQuery = Type.Object({
   page: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Zero-based page' }),
@@ -137,7 +174,22 @@ export const AuditEntry = Type.Object({
   actor: NullableText,
   detail: NullableText,
 })
-export const AuditListResponse = Type.Object({ auditList: Type.Array(AuditEntry, { description: 'Oldest first' }) })
+export const AuditListResponse = Type.Object({ auditList: Type.Array(AuditEntry, { description: 'Oldest first' }) }, { 'x-response-description': 'The custody audit trail, a page of it' })
+
+/** Each operation's summary and description in the OpenAPI document (src/http/app.ts adds them to the routes). */
+export const OPERATIONS = {
+  status: { operationId: 'getStatus', summary: 'Node status', description: 'What this node is: application, API version, node identity CID, node type, plugin, version, IPFS peer id, addresses and connected peers. Needs no token.' },
+  createIdentity: { operationId: 'createIdentity', summary: 'Create an identity', description: 'Creates an identity held by this node (its keys sealed by custody) and stores its signed identity document in IPFS.' },
+  getIdentity: { operationId: 'getIdentity', summary: 'Show an identity document', description: 'Any identity, fetched from IPFS (from this node or its peers) and verified.' },
+  listIdentities: { operationId: 'listIdentities', summary: 'List the identities this node holds', description: 'Zero-based pages; sortBy dateCreatedAsc is oldest first, anything else newest first.' },
+  createOrder: { operationId: 'createOrder', summary: 'Place an order', description: 'Asks the fiduciary for a commitment: it generates and safeguards a secret and answers its public key. The extension fields depend on the node\'s plugin.' },
+  listOrders: { operationId: 'listOrders', summary: 'List this node\'s orders', description: 'Order references, zero-based pages; sortBy dateCreatedAsc is oldest first, anything else newest first.' },
+  getOrder: { operationId: 'getOrder', summary: 'Show an order', description: 'The newest part of the order this node can read, in the original D-TA shape (docs/api.md).' },
+  redeemOrder: { operationId: 'redeemOrder', summary: 'Redeem an order\'s secret', description: 'Asks the fiduciary to release the secret to the principal, or to the beneficiary (named at order time or now). On a beneficiary\'s own node: give orderPart4CID instead of orderReference.' },
+  listAudit: { operationId: 'listAudit', summary: 'Read the custody audit trail', description: 'seed.created, seed.released, identity.created, refusals…, oldest first; zero-based pages.' },
+  fulfillOrder: { operationId: 'fulfillOrder', summary: 'Fiduciary: commit to an order (node to node)', description: 'Called by a principal\'s node with order part 1; answers part 2 with the commitment.' },
+  fulfillOrderSecret: { operationId: 'fulfillOrderSecret', summary: 'Fiduciary: release a secret (node to node)', description: 'Called by a principal\'s (or beneficiary\'s) node with order part 3; answers part 4, the seed encrypted to the entitled recipient.' },
+} as const
 
 // ── the types the schemas give ────────────────────────────────────────────────────────────────
 

@@ -5,8 +5,9 @@
  *
  * Contract every adapter keeps (see test/conformance/document-store.ts):
  * - `put` stores and pins the bytes and returns their CID; putting the same bytes twice is a no-op.
- * - `get` returns bytes that were re-verified against the CID, or throws DOCUMENT_NOT_FOUND (local
- *   miss), DOCUMENT_FETCH_TIMEOUT (the network did not answer in time) or ABORTED (the caller's
+ * - `get` returns bytes that were re-verified against the CID, or throws DOCUMENT_NOT_FOUND (not
+ *   here and nobody to ask: a local miss, or a networked store with no peer connected),
+ *   DOCUMENT_FETCH_TIMEOUT (the peers asked did not answer in time) or ABORTED (the caller's
  *   signal). It never hangs. A DAG that is not the canonical layout of its bytes (the CIDv0 that
  *   `ipfs add` would give them) is DOCUMENT_NOT_CANONICAL and is neither pinned nor kept, so one
  *   document never has two CIDs.

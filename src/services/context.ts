@@ -2,9 +2,11 @@
  * What the order and fulfil services share: the plugin's narrow context (its scoped store and
  * sealing, PROTOCOL §7), built once at wiring time (src/node.ts), and the cache of part 2
  * plaintexts. Each service declares the components it needs itself (`OrderComponents`,
- * `FulfilComponents`); documents carried inline with an RPC are src/services/inline.ts.
+ * `FulfilComponents`); documents carried inline with an RPC are src/services/inline.ts. Also
+ * `refusalOf`, what a domain event (src/ports/events.ts) says of a failure.
  * @module
  */
+import { isDtaError } from '../errors.ts'
 import { decode, encode } from '../envelope/codec.ts'
 import { OrderDocumentSchema } from '../envelope/gen/dta_pb.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
@@ -50,4 +52,15 @@ export class Part2Cache {
     if (this.#map.size >= this.#limit) this.#map.delete(this.#map.keys().next().value as string)
     this.#map.set(cid, encode(OrderDocumentSchema, doc))
   }
+}
+
+/**
+ * The code and reason a refusal event carries: the error's answer (code and message, as the client
+ * gets them — secret-free by the registry's rule), cut to 300 characters; anything that is not a
+ * DtaError is INTERNAL, its message never repeated.
+ */
+export function refusalOf (err: unknown): { code: string, reason: string } {
+  if (!isDtaError(err)) return { code: 'INTERNAL', reason: 'unexpected error' }
+  const { code, message } = err.toJSON()
+  return { code, reason: message.length > 300 ? `${message.slice(0, 297)}...` : message }
 }

@@ -20,6 +20,10 @@
  * Documents that come inline with a request (src/services/inline.ts) are read from memory and
  * stored only once every check has passed, and only those the request used: a refused request
  * leaves nothing stored.
+ *
+ * Each new commitment and each release is told to `components.events` (order.placed,
+ * secret.released: to whom), each refusal too (order.refused, release.refused: the code and why);
+ * a repeat of an answered request tells nothing new.
  * @module
  */
 import type { AbortOptions } from '../ports/common.ts'
@@ -32,6 +36,8 @@ import { randomBytes } from '../crypto/random.ts'
 import { commitmentPopSign, orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
 import { parseEnvelope } from '../envelope/envelope.ts'
 import type { Custody } from '../ports/custody.ts'
+import { NO_EVENTS } from '../ports/events.ts'
+import type { DomainEvents } from '../ports/events.ts'
 import type { DocumentStore } from '../ports/document-store.ts'
 import type { Plugin, PluginContext } from '../ports/plugin.ts'
 import { orderSeedRecordId } from '../ports/state.ts'
@@ -39,7 +45,7 @@ import type { StateRepository } from '../ports/state.ts'
 import type {
   FulfilService, FulfillOrderRequest, FulfillOrderResponse, FulfillOrderSecretRequest, FulfillOrderSecretResponse,
 } from '../ports/api.ts'
-import { Part2Cache } from './context.ts'
+import { Part2Cache, refusalOf } from './context.ts'
 import { recipientOf, signerOf } from './identities.ts'
 import type { HeldIdentity, Identities } from './identities.ts'
 import { Inbound, inline } from './inline.ts'
@@ -60,12 +66,15 @@ export interface FulfilComponents {
   cidOf: CidOf
   /** When non-empty, only these principal identity CIDs may place orders. */
   allowPrincipals?: readonly string[]
+  /** Where commitments, releases and refusals are told (default: nowhere). */
+  events?: DomainEvents
 }
 
 export function createFulfilService (components: FulfilComponents): FulfilService {
   const { documents, state, custody, identities, plugin, pluginContext, node, cidOf } = components
   const allow = new Set(components.allowPrincipals ?? [])
   const part2s = new Part2Cache()
+  const events = components.events ?? NO_EVENTS
 
   async function issuedPart2 (part2Cid: string, options: AbortOptions): Promise<FulfillOrderResponse> {
     const bytes = await documents.get(part2Cid, options)
@@ -73,6 +82,15 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
   }
 
   async function order (request: FulfillOrderRequest, options: AbortOptions = {}): Promise<FulfillOrderResponse> {
+    try {
+      return await commit(request, options)
+    } catch (err) {
+      events.emit({ type: 'order.refused', role: 'fiduciary', plugin: plugin.name, ...refusalOf(err), principalCID: request.documentCID })
+      throw err
+    }
+  }
+
+  async function commit (request: FulfillOrderRequest, options: AbortOptions): Promise<FulfillOrderResponse> {
     if (allow.size > 0 && !allow.has(request.documentCID)) {
       await state.appendAudit({ op: 'order.refused', actor: request.documentCID, detail: 'principal not on the allow-list' }, options)
       throw new DtaError('ORDER_NOT_ENTITLED', 'principal not on the allow-list')
@@ -142,6 +160,10 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
       return await issuedPart2(winner.part2Cid, options)
     }
     part2s.set(part2Cid, doc2)
+    events.emit({
+      type: 'order.placed', role: 'fiduciary', plugin: plugin.name, orderReference: doc1.reference, principalCID: doc1.principalCid, fiduciaryCID: node.cid,
+      ...(view.beneficiaryCID === undefined ? {} : { beneficiaryCID: view.beneficiaryCID }), orderPart1CID: request.orderPart1CID, orderPart2CID: part2Cid,
+    })
     return { orderPart2CID: part2Cid, extension: {}, documents: inline([[part2Cid, bytes2]]) }
   }
 
@@ -155,12 +177,27 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
   }
 
   async function secret (request: FulfillOrderSecretRequest, options: AbortOptions = {}): Promise<FulfillOrderSecretResponse> {
+    const seen: { reference?: string } = {}
+    try {
+      return await release(request, seen, options)
+    } catch (err) {
+      events.emit({
+        type: 'release.refused', role: 'fiduciary', plugin: plugin.name, ...refusalOf(err),
+        ...(seen.reference === undefined ? {} : { orderReference: seen.reference }), requesterCID: request.documentCID,
+      })
+      throw err
+    }
+  }
+
+  /** `seen.reference`: the order's reference, once part 3 is open (for the refusal event). */
+  async function release (request: FulfillOrderSecretRequest, seen: { reference?: string }, options: AbortOptions): Promise<FulfillOrderSecretResponse> {
     const inbound = new Inbound(documents, cidOf, request.documents)
     const requester = await identities.verifier(request.documentCID, { ...options, from: inbound })
     const bytes3 = await inbound.get(request.orderPart3CID, options)
     const part3 = openOrderPart(bytes3, requester, recipientOf(node))
     const doc3 = part3.document
     const reference = doc3.reference
+    seen.reference = reference
     const row = await state.getOrder('fiduciary', reference, options)
     if (row === undefined || row.part2Cid === null || row.part1Cid === null) throw new DtaError('ORDER_NOT_FOUND', reference)
 
@@ -220,6 +257,7 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
     }
     const part4Cid = await documents.put(bytes4, options)
     await state.setOrderPart4('fiduciary', reference, { part4Cid, releasedTo: recipientCid }, options)
+    events.emit({ type: 'secret.released', role: 'fiduciary', plugin: plugin.name, orderReference: reference, recipientCID: recipientCid, orderPart4CID: part4Cid })
     return { orderPart4CID: part4Cid, extension: {}, documents: inline([[part4Cid, bytes4]]) }
   }
 

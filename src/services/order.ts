@@ -17,6 +17,10 @@
  * possession) and opens key shares only with the order's binding (PROTOCOL §7). Without the
  * trust rule, anyone running its own principal and fiduciary could hand this node a made-up chain
  * and learn the secret it computes — with a bitcoinwallet order, the beneficiary's identity key.
+ *
+ * Each placed order and each redemption is told to `components.events` (order.placed,
+ * secret.released: to whom, and whether it was handed off to another node), each failure too
+ * (order.refused, release.refused: the code and why).
  * @module
  */
 import type { AbortOptions, Extension } from '../ports/common.ts'
@@ -31,11 +35,13 @@ import { parseEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import type { ParsedEnvelope } from '../envelope/envelope.ts'
 import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
 import type { DocumentReader, DocumentStore } from '../ports/document-store.ts'
+import { NO_EVENTS } from '../ports/events.ts'
+import type { DomainEvents } from '../ports/events.ts'
 import type { FiduciaryClient } from '../ports/peer.ts'
 import type { IdentityInfo, OrderBinding, OrderView, Plugin, PluginContext, RedemptionKeys } from '../ports/plugin.ts'
 import type { StateRepository } from '../ports/state.ts'
 import type { ListQuery, OrderRequest, OrderResponse, OrderSecretRequest, OrderSecretResponse, OrderService } from '../ports/api.ts'
-import { Part2Cache } from './context.ts'
+import { Part2Cache, refusalOf } from './context.ts'
 import { decryptForIdentity, recipientOf, signerOf } from './identities.ts'
 import type { HeldIdentity, Identities } from './identities.ts'
 import { Inbound, inline } from './inline.ts'
@@ -61,11 +67,14 @@ export interface OrderComponents {
    * master fiduciary (itself in `multi` mode).
    */
   trustedFiduciaries: ReadonlySet<string>
+  /** Where placed orders, redemptions and their failures are told (default: nowhere). */
+  events?: DomainEvents
 }
 
 export function createOrderService (components: OrderComponents): OrderService {
   const { documents, state, identities, plugin, pluginContext, node, cidOf } = components
   const part2s = new Part2Cache()
+  const events = components.events ?? NO_EVENTS
 
   /** The RPC's own document plus the identity documents the fiduciary needs (this node's, a beneficiary's). */
   async function withIdentityDocuments (entries: Array<[string, Uint8Array]>, cids: Array<string | undefined>, options: AbortOptions): Promise<Array<[string, Uint8Array]>> {
@@ -93,6 +102,15 @@ export function createOrderService (components: OrderComponents): OrderService {
   }
 
   async function create_ (request: OrderRequest, options: AbortOptions = {}): Promise<OrderResponse> {
+    try {
+      return await place(request, options)
+    } catch (err) {
+      events.emit({ type: 'order.refused', role: 'principal', plugin: plugin.name, ...refusalOf(err) })
+      throw err
+    }
+  }
+
+  async function place (request: OrderRequest, options: AbortOptions): Promise<OrderResponse> {
     const requestExtension = request.extension ?? {}
     const beneficiary = await beneficiaryInfo(request.beneficiaryIDDocumentCID, options)
     const reference = newOrderReference()
@@ -133,6 +151,10 @@ export function createOrderService (components: OrderComponents): OrderService {
       beneficiaryCid: beneficiary?.cid ?? null, part1Cid: part1CID, part2Cid: answer.orderPart2CID,
       commitment: result.commitment, extension: result.extension, createdAt: order.createdAt,
     }, options)
+    events.emit({
+      type: 'order.placed', role: 'principal', plugin: plugin.name, orderReference: reference, principalCID: node.cid, fiduciaryCID: components.fiduciaryCID,
+      ...(beneficiary === undefined ? {} : { beneficiaryCID: beneficiary.cid }), orderPart1CID: part1CID, orderPart2CID: answer.orderPart2CID,
+    })
     return {
       orderReference: reference,
       commitment: result.commitment,
@@ -171,6 +193,23 @@ export function createOrderService (components: OrderComponents): OrderService {
   }
 
   async function secret (request: OrderSecretRequest, options: AbortOptions = {}): Promise<OrderSecretResponse> {
+    try {
+      return await redeem(request, options)
+    } catch (err) {
+      events.emit({
+        type: 'release.refused', role: 'principal', plugin: plugin.name, ...refusalOf(err),
+        ...(request.orderReference === undefined ? {} : { orderReference: request.orderReference }),
+      })
+      throw err
+    }
+  }
+
+  /** The secret event of a redemption that answered: to `recipientCID`, or handed off to its node. */
+  function released (reference: string, recipientCID: string, part4CID: string, handedOff: boolean): void {
+    events.emit({ type: 'secret.released', role: 'principal', plugin: plugin.name, orderReference: reference, recipientCID, orderPart4CID: part4CID, handedOff })
+  }
+
+  async function redeem (request: OrderSecretRequest, options: AbortOptions): Promise<OrderSecretResponse> {
     if (request.orderReference === undefined) {
       if (request.orderPart4CID === undefined) throw new DtaError('REQUEST_INVALID', 'orderReference is required')
       return await redeemFromPart4(request.orderPart4CID, request.extension ?? {}, options)
@@ -228,6 +267,7 @@ export function createOrderService (components: OrderComponents): OrderService {
     const base = { orderReference: reference, orderPart3CID: part3CID, orderPart4CID: part4CID }
     if (reader === undefined) {
       // The secret is for a beneficiary on another node; it redeems there with orderPart4CID.
+      released(reference, entitled, part4CID, true)
       return { ...base, commitment: row.commitment ?? '', extension: { beneficiaryIDDocumentCID: beneficiaryCID ?? '' } }
     }
     const doc4 = decodeOrderPart(parsed4, recipientOf(reader)).document
@@ -237,6 +277,7 @@ export function createOrderService (components: OrderComponents): OrderService {
       const view4 = withPartCIDs(validateOrder(doc4, 4, row.part1Cid), doc4, { part2: row.part2Cid, part3: part3CID })
       const keys = redemptionKeys(doc4, doc2.orderPart2!.commitmentPublicKey, reader, beneficiaryCID, { reference, part2CID: row.part2Cid })
       const result = await complete(view4, requestExtension, keys, options)
+      released(reference, entitled, part4CID, false)
       return { ...base, secret: result.secret, commitment: result.commitment, extension: result.extension }
     } finally {
       if (doc4.orderPart4 !== undefined) wipe(doc4.orderPart4.secret)
@@ -285,6 +326,7 @@ export function createOrderService (components: OrderComponents): OrderService {
       checkCommitment(doc3, part1CID)
       const keys = redemptionKeys(doc4, doc3.orderPart2!.commitmentPublicKey, reader, beneficiaryCID, { reference: view4.reference, part2CID })
       const result = await complete(view4, requestExtension, keys, options)
+      released(view4.reference, reader.cid, part4CID, false)
       return { secret: result.secret, commitment: result.commitment, orderReference: view4.reference, extension: result.extension, orderPart3CID: part3CID, orderPart4CID: part4CID }
     } finally {
       if (doc4.orderPart4 !== undefined) wipe(doc4.orderPart4.secret)

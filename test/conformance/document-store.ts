@@ -30,7 +30,7 @@ import { nonCanonicalDags } from '../helpers/non-canonical.ts'
 export type ConformanceStore = DocumentStore & Startable
 
 export interface ConformanceOptions {
-  /** What `get` throws for a CID nobody has: DOCUMENT_NOT_FOUND locally, DOCUMENT_FETCH_TIMEOUT on a network node. */
+  /** What `get` throws for a CID nobody has: DOCUMENT_NOT_FOUND locally or with no peer connected, DOCUMENT_FETCH_TIMEOUT when peers were asked. */
   missingCode: ErrorCode
 }
 

@@ -261,6 +261,10 @@ describe('security: secrets never leak (logs, error bodies, state database with 
     const stopped = scanFiles(homes, secrets)
     const log = Buffer.concat(logLines)
     assert.ok(log.includes('request completed') && log.length > 10_000, 'the logs were captured')
+    // the domain event lines (src/ports/events.ts, one info line each) are among what is scanned
+    for (const msg of ['identity created', 'order placed', 'order accepted', 'secret released', 'secret redeemed', 'release refused']) {
+      assert.ok(log.includes(`"msg":"${msg}"`), `the logs hold "${msg}" lines`)
+    }
 
     assert.ok(orderAnswers.length >= 2, 'order documents (GET /v1/order/{ref}) were scanned')
     const found = [

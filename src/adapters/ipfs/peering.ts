@@ -8,6 +8,12 @@
  * dials in flight.
  *
  * Peers are always dialled at their configured address, never at addresses learned from others.
+ *
+ * With a `log` (optional: tests and tools run without), a configured peer that cannot be reached
+ * is reported as a warning — at its first failed dial, then at the 2nd, 4th, 8th… consecutive one,
+ * so a peer down for a day costs a few dozen lines, not thousands — saying why: unreachable (the
+ * dial error's code), or a node with another peer id at that address (the configured `/p2p/` id
+ * is wrong, or another node took the address). Once such a peer connects, one info line says so.
  * @module
  */
 
@@ -19,16 +25,39 @@ export interface StaticPeer {
   peerId: string
 }
 
+/** Where the peering reports unreachable peers: pino's signature, so a node passes its logger. */
+export interface PeeringLog {
+  warn (fields: Record<string, unknown>, message: string): void
+  info (fields: Record<string, unknown>, message: string): void
+}
+
 export interface StaticPeeringOptions {
   minMs: number
   maxMs: number
   /** Bound on a single dial attempt. Default 10 s. */
   dialTimeoutMs?: number
+  /** Warnings about configured peers that cannot be reached (see the module comment). */
+  log?: PeeringLog
+}
+
+/** Why a dial failed, in words for the log (public values only: codes, peer ids). */
+export function dialFailure (err: unknown): string {
+  const e = err as { name?: string, code?: string, message?: string }
+  const message = typeof e?.message === 'string' ? e.message : ''
+  const other = /identity key (\S+) does not match expected remote identity key/.exec(message)
+  if (e?.name === 'UnexpectedPeerError' || other !== null) {
+    return `another node answers at that address${other === null ? '' : ` (peer id ${other[1]})`}: the configured /p2p/ peer id does not match`
+  }
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError') return 'unreachable: the dial timed out'
+  if (typeof e?.code === 'string') return `unreachable: ${e.code}`
+  return `unreachable: ${e?.name ?? 'error'}${message === '' ? '' : ` (${message.slice(0, 160)})`}`
 }
 
 export interface StaticPeering {
   start (): void
   stop (): void
+  /** Resolves once no dial of a configured peer is in flight (right after start: once each was tried). */
+  settled (): Promise<void>
 }
 
 interface PeerState {
@@ -36,13 +65,16 @@ interface PeerState {
   failures: number
   timer: ReturnType<typeof setTimeout> | undefined
   dialing: boolean
+  /** A warning was logged since the peer was last connected. */
+  warned: boolean
 }
 
 export function createStaticPeering (libp2p: Libp2p, peers: StaticPeer[], options: StaticPeeringOptions): StaticPeering {
   const states = new Map<string, PeerState>()
-  for (const peer of peers) states.set(peer.peerId, { peer, failures: 0, timer: undefined, dialing: false })
+  for (const peer of peers) states.set(peer.peerId, { peer, failures: 0, timer: undefined, dialing: false, warned: false })
   const dialTimeoutMs = options.dialTimeoutMs ?? 10_000
   let controller: AbortController | undefined
+  const inFlight = new Set<Promise<unknown>>()
 
   function isConnected (state: PeerState): boolean {
     return libp2p.getPeers().some(p => p.toString() === state.peer.peerId)
@@ -75,17 +107,31 @@ export function createStaticPeering (libp2p: Libp2p, peers: StaticPeer[], option
     const abort = (): void => { attempt.abort() }
     running.signal.addEventListener('abort', abort, { once: true })
     const timer = setTimeout(abort, dialTimeoutMs)
+    const dialled = libp2p.dial(state.peer.address, { signal: attempt.signal })
+    inFlight.add(dialled)
     try {
-      await libp2p.dial(state.peer.address, { signal: attempt.signal })
+      await dialled
       state.failures = 0
-    } catch {
+    } catch (err) {
       state.failures++
+      if (controller === running) report(state, err)
     } finally {
+      inFlight.delete(dialled)
       clearTimeout(timer)
       running.signal.removeEventListener('abort', abort)
       state.dialing = false
     }
     if (controller === running && !isConnected(state)) schedule(state, delay(Math.max(1, state.failures)))
+  }
+
+  /** Warns at the 1st, 2nd, 4th, 8th… consecutive failure. */
+  function report (state: PeerState, err: unknown): void {
+    const { failures } = state
+    if (options.log === undefined || (failures & (failures - 1)) !== 0) return
+    state.warned = true
+    options.log.warn({
+      peer: state.peer.address.toString(), reason: dialFailure(err), failures, nextDialMs: Math.min(options.maxMs, options.minMs * 2 ** (failures - 1)),
+    }, 'configured IPFS peer not connected')
   }
 
   const onDisconnect = (evt: CustomEvent<PeerId>): void => {
@@ -101,6 +147,8 @@ export function createStaticPeering (libp2p: Libp2p, peers: StaticPeer[], option
     state.failures = 0
     clearTimeout(state.timer)
     state.timer = undefined
+    if (state.warned) options.log?.info({ peer: state.peer.address.toString() }, 'configured IPFS peer connected')
+    state.warned = false
   }
 
   return {
@@ -110,6 +158,10 @@ export function createStaticPeering (libp2p: Libp2p, peers: StaticPeer[], option
       libp2p.addEventListener('peer:disconnect', onDisconnect)
       libp2p.addEventListener('peer:connect', onConnect)
       for (const state of states.values()) void dial(state)
+    },
+
+    async settled () {
+      await Promise.allSettled([...inFlight])
     },
 
     stop () {

@@ -12,7 +12,11 @@ set -euo pipefail
 root=$(mktemp -d)
 pids=()
 cleanup () {
+  # the daemons themselves (npx runs each as its child, so killing npx alone would orphan them)
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
   wait 2>/dev/null || true
   rm -rf "$root"
 }
@@ -34,8 +38,13 @@ start_node () { # start_node plugin → sets url to the node's API URL
   pids+=($!)
   url=''
   for _ in $(seq 1 600); do
-    url=$(grep -F '"milagro node listening"' "$home.log" 2>/dev/null | head -n 1 | jq -r .address || true)
-    if [ -n "$url" ]; then return 0; fi
+    local line
+    line=$(grep -F '"milagro node listening"' "$home.log" 2>/dev/null | head -n 1 || true)
+    if [ -n "$line" ]; then
+      url=$(jq -r .address <<<"$line")
+      pids+=("$(jq -r .pid <<<"$line")")
+      return 0
+    fi
     sleep 0.1
   done
   fail "the $1 node did not start: $(tail -n 5 "$home.log")"

@@ -192,10 +192,10 @@ describe('a node whose custody is the HSM (SoftHSM2), as processes', () => {
     const c = await order(daemon)
     assert.deepEqual([...seedKeyIds(home)], [[hsmKeyId, 4]], 'node identity and three order seeds, all under the HSM key')
 
-    // 5a. migration refuses while the node answers
+    // 5a. migration refuses while the node runs (it holds the home's lock)
     const busy = await cli(['custody', 'migrate', '--to', 'local'], env)
     assert.equal(busy.code, 1)
-    assert.match(busy.stderr, /stop it before migrating custody/)
+    assert.match(busy.stderr, /HOME_LOCKED: .*already running \(pid \d+\).*stop it first/)
     assert.equal((await stopOk(daemon)), 0)
 
     // 3. restart

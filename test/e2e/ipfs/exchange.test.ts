@@ -86,9 +86,11 @@ describe('IPFS documents between three processes', { timeout: 60_000 }, () => {
     assert.deepEqual(new Uint8Array(Buffer.from(got.data as string, 'base64')), bytes)
   })
 
-  it('a CID no node has fails with DOCUMENT_FETCH_TIMEOUT after the configured timeout', async () => {
+  it('a CID no node has fails with DOCUMENT_FETCH_TIMEOUT after the configured timeout, saying whom it asked', async () => {
     const got = await b.request('get', { cid: ipfsCid(testBytes(64, 4)) })
     assert.equal(got.code, 'DOCUMENT_FETCH_TIMEOUT', JSON.stringify(got))
+    // B is connected to A (its configured peer) and C (which dials B)
+    assert.match(String(got.message), new RegExp(`asked 2 connected IPFS peers for ${FETCH_TIMEOUT_MS} ms \\(ipfs\\.fetchTimeoutMs\\)`), String(got.message))
     const ms = got.ms as number
     assert.ok(ms >= FETCH_TIMEOUT_MS - 50 && ms < FETCH_TIMEOUT_MS + 3000, `took ${ms} ms for a ${FETCH_TIMEOUT_MS} ms timeout`)
   })

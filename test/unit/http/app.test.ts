@@ -108,13 +108,14 @@ describe('HTTP API, multi node', () => {
     await expectError('POST', '/v1/order/secret', {}, 422, 'REQUEST_INVALID')
     await expectError('POST', '/v1/order/secret', { orderReference: 7 }, 422, 'REQUEST_INVALID')
     await expectError('POST', '/v1/order/secret', { orderReference: '0'.repeat(32) }, 404, 'ORDER_NOT_FOUND')
-    await expectError('POST', '/v1/order/secret', { orderPart4CID: UNKNOWN_CID }, 404, 'DOCUMENT_FETCH_TIMEOUT')
+    // no IPFS peer is connected: nobody to ask, so at once (not after ipfs.fetchTimeoutMs)
+    await expectError('POST', '/v1/order/secret', { orderPart4CID: UNKNOWN_CID }, 404, 'DOCUMENT_NOT_FOUND')
   })
 
   it('fulfil: bad CIDs, missing fields, unknown documents, documents that do not match their CID', async () => {
     await expectError('POST', '/v1/fulfill/order', {}, 422, 'REQUEST_INVALID')
     await expectError('POST', '/v1/fulfill/order', { orderPart1CID: 'x', documentCID: node.nodeCID }, 422, 'REQUEST_INVALID')
-    await expectError('POST', '/v1/fulfill/order', { orderPart1CID: UNKNOWN_CID, documentCID: node.nodeCID }, 404, 'DOCUMENT_FETCH_TIMEOUT')
+    await expectError('POST', '/v1/fulfill/order', { orderPart1CID: UNKNOWN_CID, documentCID: node.nodeCID }, 404, 'DOCUMENT_NOT_FOUND')
     await expectError('POST', '/v1/fulfill/order', { orderPart1CID: UNKNOWN_CID, documentCID: UNKNOWN_CID }, 404, 'IDENTITY_NOT_FOUND')
     await expectError('POST', '/v1/fulfill/order', {
       orderPart1CID: UNKNOWN_CID, documentCID: node.nodeCID, documents: { [UNKNOWN_CID]: Buffer.from('forged').toString('base64') },
@@ -122,7 +123,7 @@ describe('HTTP API, multi node', () => {
     // A real document that is not an order: the node's own identity document.
     await expectError('POST', '/v1/fulfill/order', { orderPart1CID: node.nodeCID, documentCID: node.nodeCID }, 400, 'ENVELOPE_WRONG_SIGNER')
     await expectError('POST', '/v1/fulfill/order/secret', { orderPart3CID: UNKNOWN_CID }, 422, 'REQUEST_INVALID')
-    await expectError('POST', '/v1/fulfill/order/secret', { orderPart3CID: UNKNOWN_CID, documentCID: node.nodeCID }, 404, 'DOCUMENT_FETCH_TIMEOUT')
+    await expectError('POST', '/v1/fulfill/order/secret', { orderPart3CID: UNKNOWN_CID, documentCID: node.nodeCID }, 404, 'DOCUMENT_NOT_FOUND')
   })
 
   it('oversized bodies are refused with 413 and unknown routes with 404', async () => {

@@ -228,7 +228,9 @@ describe('a node with OAuth2 on (in process)', () => {
     assert.equal((await call('HEAD', '/v1/status')).status, 200)
     const spec = await call('GET', '/openapi.json')
     assert.equal(spec.status, 200)
-    assert.deepEqual((spec.body.components as Record<string, unknown>).securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } })
+    const { bearerAuth } = (spec.body.components as { securitySchemes: Record<string, Record<string, unknown>> }).securitySchemes
+    assert.deepEqual({ ...bearerAuth, description: undefined }, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: undefined })
+    assert.match(String(bearerAuth?.description), /OAuth2 access token/)
     assert.equal((await call('GET', '/docs/')).status, 200)
     assert.equal((await call('GET', '/docs')).status < 400, true)
   })

@@ -25,8 +25,9 @@ const { createHeliaDocumentStore, parseSwarmKey } = await import('../../../src/a
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const SWARM_KEY = '/key/swarm/psk/1.0.0/\n/base16/\n' + 'ab'.repeat(32) + '\n'
 
+// no peers: a CID that is not on disk is DOCUMENT_NOT_FOUND at once (nobody to ask), as for the local store
 documentStoreConformance('helia', (path) => createHeliaDocumentStore({ path, listen: [LOOPBACK], peers: [], fetchTimeoutMs: 300 }), {
-  missingCode: 'DOCUMENT_FETCH_TIMEOUT'
+  missingCode: 'DOCUMENT_NOT_FOUND'
 })
 
 async function freePort (): Promise<number> {
@@ -111,13 +112,13 @@ describe('helia document store', () => {
       assert.deepEqual(parseSwarmKey(SWARM_KEY.toUpperCase().replace('/KEY/SWARM/PSK/1.0.0/', '/key/swarm/psk/1.0.0/').replace('/BASE16/', '/base16/')), parseSwarmKey(SWARM_KEY))
     })
 
-    it('fails start with DOCUMENT_STORE_BAD_CONFIG when the listen port is taken, and releases everything', async () => {
+    it('fails start with LISTEN_ADDRESS_IN_USE when the listen port is taken (the config is fine), and releases everything', async () => {
       const server = net.createServer()
       await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
       const port = (server.address() as net.AddressInfo).port
       try {
         const store = node({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
-        await rejectsWith(store.start(), 'DOCUMENT_STORE_BAD_CONFIG')
+        await rejectsWith(store.start(), 'LISTEN_ADDRESS_IN_USE')
         await rejectsWith(store.put(new Uint8Array(1)), 'DOCUMENT_STORE_STOPPED')
       } finally {
         server.close()

@@ -31,6 +31,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { DtaError } from '../../../errors.ts'
 import { readSecretFile } from '../../secret-file.ts'
+import type { PeeringLog } from '../peering.ts'
 
 export interface HeliaDocumentStoreInit {
   /** Home folder: `blocks/` (blockstore), `datastore/` (pins), `peer.key` (libp2p identity). */
@@ -61,6 +62,13 @@ export interface HeliaDocumentStoreInit {
   wantlistDebounceMs?: number
   /** Bytes of recently written, accepted or fetched documents kept in memory for reads. Default 32 MiB. */
   documentCacheBytes?: number
+  /** Optional: warnings about configured peers that cannot be reached (a node passes its logger). */
+  log?: PeeringLog
+  /**
+   * Optional: told of each `get` that had to ask the network (a block was not on disk), with how
+   * long it took and how it ended: 'ok' or the error code (metrics).
+   */
+  onNetworkFetch?: (seconds: number, result: string) => void
 }
 
 export const DEFAULT_REDIAL_MIN_MS = 500
@@ -83,6 +91,8 @@ export interface ValidatedInit {
   redialMaxMs: number
   wantlistDebounceMs: number
   documentCacheBytes: number
+  log: PeeringLog | undefined
+  onNetworkFetch: ((seconds: number, result: string) => void) | undefined
 }
 
 function bad (detail: string): DtaError {
@@ -124,7 +134,9 @@ export function validateInit (init: HeliaDocumentStoreInit): ValidatedInit {
     redialMinMs,
     redialMaxMs,
     wantlistDebounceMs: timerMs(init.wantlistDebounceMs, 'wantlistDebounceMs', 0, DEFAULT_WANTLIST_DEBOUNCE_MS),
-    documentCacheBytes: cacheBytes(init.documentCacheBytes)
+    documentCacheBytes: cacheBytes(init.documentCacheBytes),
+    log: init.log,
+    onNetworkFetch: init.onNetworkFetch
   }
 }
 

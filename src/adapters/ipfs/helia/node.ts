@@ -12,7 +12,8 @@
  * (`swarmKeyFile`) is read here, at start, not when the store is created (./init.ts).
  *
  * `openHeliaNode` acquires everything and returns the node with its `close()`; if a step fails,
- * what was already opened is closed again, in reverse order.
+ * what was already opened is closed again, in reverse order. A listen address that cannot be bound
+ * is LISTEN_ADDRESS_IN_USE / LISTEN_PERMISSION_DENIED / LISTEN_FAILED naming it (`listenFailure`).
  * @module
  */
 
@@ -30,7 +31,7 @@ import type { FsBlockstore } from 'blockstore-fs'
 import { createLibp2p } from 'libp2p'
 import type { BlockBroker, Helia, HeliaInit } from 'helia'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import { DtaError } from '../../../errors.ts'
+import { DtaError, listenError } from '../../../errors.ts'
 import { readSecretFileIfPresent, writeSecretFile } from '../../secret-file.ts'
 import { CachedFsBlockstore } from '../blockstore.ts'
 import { createStaticPeering } from '../peering.ts'
@@ -51,6 +52,8 @@ export interface HeliaNode {
   libp2p: Libp2p
   blockstore: FsBlockstore
   bitswap: BlockBroker
+  /** The static peering (the store waits for its dials in flight before saying no peer is connected). */
+  peering: StaticPeering
   close (): Promise<void>
 }
 
@@ -133,7 +136,7 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
     try {
       await libp2p.start()
     } catch (err) {
-      throw new DtaError('DOCUMENT_STORE_BAD_CONFIG', `cannot listen on ${config.listen.join(', ')}`, { cause: err })
+      throw listenFailure(err, config.listen)
     }
     cleanups.push(async () => { await libp2p.stop() })
     await node.start()
@@ -142,7 +145,8 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
 
     const peering: StaticPeering = createStaticPeering(libp2p, config.peers.filter(p => p.peerId !== ownPeerId), {
       minMs: config.redialMinMs,
-      maxMs: config.redialMaxMs
+      maxMs: config.redialMaxMs,
+      log: config.log
     })
     peering.start()
     cleanups.push(async () => { peering.stop() })
@@ -152,12 +156,24 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
       libp2p,
       blockstore,
       bitswap,
+      peering,
       close: cleanup
     }
   } catch (err) {
     await cleanup()
     throw err
   }
+}
+
+/**
+ * Why libp2p could not start: a listen address it could not bind, by errno (LISTEN_ADDRESS_IN_USE,
+ * LISTEN_PERMISSION_DENIED, else LISTEN_FAILED), naming that address — not a configuration error:
+ * the address is valid, something else holds it. libp2p gives the failed addresses only in its
+ * message ("  /ip4/…/tcp/4001: Error: listen EADDRINUSE: …"), so they are read from there.
+ */
+function listenFailure (err: unknown, listen: string[]): DtaError {
+  const found = (err instanceof Error ? err.message : String(err)).match(/^\s*(\/\S+): .*?\b(E[A-Z]{2,})\b/m)
+  return listenError(found?.[2], found?.[1] ?? listen.join(', '), { cause: err })
 }
 
 /**

@@ -4,7 +4,18 @@
  * This file is the `DocumentStore` side — put/get/accept/has, pinning, the recent-documents cache —
  * and the store's start/stop; its options are checked in ./init.ts.
  *
- * Every fetch is bounded by `fetchTimeoutMs` (an unknown CID otherwise waits forever).
+ * Every fetch is bounded by `fetchTimeoutMs` (an unknown CID otherwise waits forever), and says
+ * what it tried: a document that is not on disk while no peer at all is connected fails at once
+ * with DOCUMENT_NOT_FOUND ("no IPFS peer is connected") — nobody could answer, so waiting the whole
+ * timeout only hides the cause, a peering problem — and a fetch that times out says how many
+ * connected peers were asked and for how long. "At once" means after the dials of configured
+ * peers already in flight (a node that just started is still connecting): those end within the
+ * dial timeout, and the fetch's own deadline still bounds the wait. DOCUMENT_NOT_FOUND rather
+ * than a new code: for the caller it is the port's "not here and nobody to ask" (as the local
+ * store's miss), the services already treat it as the document's absence (IDENTITY_NOT_FOUND
+ * for an identity document), and the detail names the cause. Each get that had to ask the
+ * network is reported to the optional `onNetworkFetch` (its duration and outcome, for the
+ * metrics).
  *
  * A fetched document is kept (pinned, cached) only once `exportCidV0` has checked it: every block
  * hashed to its CID, a UnixFS file within the size limit, and the canonical DAG of its bytes —
@@ -23,7 +34,7 @@ import { createUnsafe } from 'multiformats/block'
 import type { GraphNode, GraphWalkerFactory } from '@helia/interface'
 import type { Helia } from 'helia'
 import type { CID } from 'multiformats/cid'
-import { DtaError } from '../../../errors.ts'
+import { DtaError, isDtaError } from '../../../errors.ts'
 import type { NetworkDocumentStore } from '../../../ports/document-store.ts'
 import { createOperations } from '../operations.ts'
 import { assertDocumentBytes, buildCidV0, exportCidV0, parseCidV0, verifyingReader } from '../unixfs.ts'
@@ -105,25 +116,39 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
 
     async get (cid, options) {
       const root = parseCidV0(cid)
-      return operations.run(options, async (signal) => {
-        const { helia, blockstore } = running()
-        const cached = recent.get(cid)
-        if (cached !== undefined) return cached
-        let fetched = false
-        // Helia's blockstore reads the disk first and asks bitswap only for missing blocks (which it
-        // verifies and keeps); the verifying reader re-hashes every block, local ones included.
-        const source: BlockSource = {
-          async * get (blockCid, blockOptions) {
-            if (!(await blockstore.has(blockCid, blockOptions))) fetched = true
-            yield * helia.blockstore.get(blockCid, blockOptions)
+      const started = performance.now()
+      let fetched = false
+      const fetchedIn = (result: string): void => { if (fetched) config.onNetworkFetch?.((performance.now() - started) / 1000, result) }
+      try {
+        const bytes = await operations.run(options, async (signal) => {
+          const { helia, blockstore, libp2p, peering } = running()
+          const cached = recent.get(cid)
+          if (cached !== undefined) return cached
+          // Helia's blockstore reads the disk first and asks bitswap only for missing blocks (which it
+          // verifies and keeps); the verifying reader re-hashes every block, local ones included.
+          const source: BlockSource = {
+            async * get (blockCid, blockOptions) {
+              if (!(await blockstore.has(blockCid, blockOptions))) {
+                fetched = true
+                if (libp2p.getPeers().length === 0) await peering.settled()
+                if (libp2p.getPeers().length === 0) throw noPeer(cid, blockCid.equals(root) ? undefined : blockCid.toString())
+              }
+              yield * helia.blockstore.get(blockCid, blockOptions)
+            }
           }
-        }
-        const bytes = await exportCidV0(root, verifyingReader(source, root), { signal })
-        // keep what was fetched (and repair a pin lost to a crash between writing and pinning)
-        if (fetched || !(await helia.pins.isPinned(root, { signal }))) await pin(helia, root, signal)
-        recent.add(cid, bytes)
+          const exported = await exportCidV0(root, verifyingReader(source, root), { signal })
+          // keep what was fetched (and repair a pin lost to a crash between writing and pinning)
+          if (fetched || !(await helia.pins.isPinned(root, { signal }))) await pin(helia, root, signal)
+          recent.add(cid, exported)
+          return exported
+        }, config.fetchTimeoutMs)
+        fetchedIn('ok')
         return bytes
-      }, config.fetchTimeoutMs)
+      } catch (err) {
+        const failure = isDtaError(err, 'DOCUMENT_FETCH_TIMEOUT') ? timedOut(cid, node?.libp2p.getPeers().length ?? 0, config.fetchTimeoutMs, err) : err
+        fetchedIn(isDtaError(failure) ? failure.code : 'INTERNAL')
+        throw failure
+      }
     },
 
     async has (cid, options) {
@@ -153,6 +178,17 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
       return node?.libp2p.getProtocols() ?? []
     }
   }
+}
+
+// ── what a failed fetch says ──────────────────────────────────────────────────────────────────────
+
+function noPeer (cid: string, block: string | undefined): DtaError {
+  const what = block === undefined ? cid : `${cid} (block ${block})`
+  return new DtaError('DOCUMENT_NOT_FOUND', `${what} is not on this node and no IPFS peer is connected to ask (check ipfs.peers and that those nodes run)`)
+}
+
+function timedOut (cid: string, peers: number, ms: number, cause: unknown): DtaError {
+  return new DtaError('DOCUMENT_FETCH_TIMEOUT', `${cid}: asked ${peers} connected IPFS peer${peers === 1 ? '' : 's'} for ${ms} ms (ipfs.fetchTimeoutMs); none had it`, { cause })
 }
 
 // ── pinning ──────────────────────────────────────────────────────────────────────────────────────
