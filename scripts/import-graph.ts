@@ -14,7 +14,7 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'sr
 /** Lower number = lower layer. A module may import its own layer or lower ones. */
 export const LAYERS: Array<[RegExp, number, string]> = [
   [/^cli\//, 8, 'cli'],
-  [/^node\.ts$/, 7, 'node'],
+  [/^(node|init|wiring)\.ts$/, 7, 'node'],
   [/^http\//, 6, 'http'],
   [/^config\//, 6, 'config'],
   [/^logging\.ts$/, 6, 'logging'],

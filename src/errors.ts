@@ -87,12 +87,14 @@ export const ERRORS = {
   HOME_LOCKED: { status: 409, message: 'Another milagro process is using this home' },
   HOME_UNUSABLE: { status: 500, message: 'The home folder cannot be used (it is missing or not writable)' },
   HOME_INIT_UNFINISHED: { status: 500, message: 'This home has an unfinished init that cannot be resumed as it is' },
+  HOME_JOIN_FAILED: { status: 500, message: 'This home cannot join the node as a replica' },
   LISTEN_ADDRESS_IN_USE: { status: 500, message: 'The listen address is already in use' },
   LISTEN_PERMISSION_DENIED: { status: 500, message: 'Not permitted to listen on the address' },
   LISTEN_FAILED: { status: 500, message: 'Cannot listen on the address' },
 
   // ── state (PROTOCOL §9) ───────────────────────────────────────────────────────────────────
   STATE_UNAVAILABLE: { status: 503, message: 'The state database is not available' },
+  STATE_BAD_CONFIG: { status: 500, message: 'The state database settings are invalid' },
   STATE_SCHEMA_TOO_NEW: { status: 500, message: 'The state database was written by a newer version of this server' },
   STATE_BAD_PAGE: { status: 400, message: 'page must be an integer ≥ 1 and perPage an integer from 1 to 100' },
   STATE_BAD_RECORD: { status: 500, message: 'A record given to the state repository is incomplete or malformed' },

@@ -32,6 +32,8 @@ export const OPTION_HELP: Readonly<Record<OptionName, { value?: string, text: st
   service: { value: 'PLUGIN', text: 'the plugin: milagro (default), safeguardsecret or bitcoinwallet' },
   masterfiduciarynode: { value: 'CID,URL', text: 'a principal\'s fiduciary: its node identity CID and API URL' },
   interactive: { text: 'ask for each value instead' },
+  join: { value: 'DATABASE_URL', text: 'make this home a further replica of the node whose identity is in that PostgreSQL database (docs/deploy.md)' },
+  peer: { value: 'MULTIADDR', text: 'an IPFS peer to keep connected (ipfs.peers); repeat for more' },
   url: { value: 'URL', text: 'the node\'s API, e.g. http://127.0.0.1:5556 (default: http.listenAddr in the home\'s config.yaml)' },
   token: { value: 'JWT', text: 'OAuth2 bearer token, when the node requires one (default: $MILAGRO_TOKEN)' },
   json: { text: 'print the API\'s JSON answer as it is (raw times: Unix seconds, audit `at` in milliseconds)' },
@@ -49,7 +51,7 @@ export const OPTION_HELP: Readonly<Record<OptionName, { value?: string, text: st
 /** The options every client command takes. */
 export const CLIENT_OPTIONS: readonly OptionName[] = ['url', 'token', 'json', 'verbose']
 
-const INIT_OPTIONS: readonly OptionName[] = ['nodename', 'nodetype', 'service', 'masterfiduciarynode', 'interactive']
+const INIT_OPTIONS: readonly OptionName[] = ['nodename', 'nodetype', 'service', 'masterfiduciarynode', 'interactive', 'join', 'peer']
 const LIST_OPTIONS: readonly OptionName[] = ['page', 'per-page', 'sort']
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -59,11 +61,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [],
     options: INIT_OPTIONS,
     summary: 'create the node\'s home ($MILAGRO_HOME, default ~/.milagro)',
-    details: 'Writes config.yaml (MILAGRO_<SECTION>_<KEY> variables set now are written into it), the custody key, the IPFS peer key and the node identity.',
+    details: 'Writes config.yaml (MILAGRO_<SECTION>_<KEY> variables set now are written into it), the custody key, the IPFS peer key and the node identity. With --join, a replica: no new identity or custody key — copy the node\'s custody key into the home first, give the same --nodetype and --service, and --peer a running replica (password: MILAGRO_NODE_DATABASEPASSWORD).',
     examples: [
       'milagro init --nodename alice',
       'MILAGRO_HOME=/srv/fid milagro init --nodetype fiduciary --nodename fid',
       'milagro init --nodetype principal --masterfiduciarynode Qm…,http://127.0.0.1:5556',
+      'MILAGRO_NODE_DATASTORE=postgres MILAGRO_NODE_DATABASEURL=postgres://dta@db1/custody milagro init --nodetype fiduciary',
+      'milagro init --nodetype fiduciary --join postgres://dta@db1/custody --peer /ip4/10.0.0.5/tcp/4001/p2p/12D3Koo…',
     ],
   },
   {

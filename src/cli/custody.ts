@@ -26,12 +26,11 @@
  */
 import { DtaError } from '../errors.ts'
 import { lockHome } from '../adapters/home-lock.ts'
-import { loadConfig, resolveInHome, writeConfig } from '../config/load.ts'
+import { loadConfig, writeConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
-import { openSqliteState } from '../adapters/storage/sqlite/index.ts'
 import { timingSafeEqual, wipe } from '../crypto/hash.ts'
-import { createCustodyKey, openCustody } from '../node.ts'
-import type { CustodyBackend } from '../node.ts'
+import { createCustodyKey, openCustody, openState } from '../wiring.ts'
+import type { CustodyBackend } from '../wiring.ts'
 import type { Custody } from '../ports/custody.ts'
 import { pluginSealRecordId } from '../ports/state.ts'
 import type { StateRepository } from '../ports/state.ts'
@@ -121,7 +120,7 @@ export async function migrateCustody (options: MigrateOptions): Promise<MigrateR
     if (options.skipRunningCheck !== true) await refuseIfRunning(config)
     await createCustodyKey(home, config, to, { ifAbsent: true })
     target = await openCustody(home, config, to)
-    state = await openSqliteState({ path: resolveInHome(home, config.node.databaseFile) })
+    state = await openState(home, config)
     const t = target
     const s = state
     const openSource = async (): Promise<Custody> => (source ??= await openCustody(home, config, from))
@@ -218,7 +217,7 @@ export interface CustodyStatus {
 export async function custodyStatus (options: { home: string, env?: Record<string, string | undefined> }): Promise<CustodyStatus> {
   const config = await loadConfig({ home: options.home, env: options.env ?? process.env })
   const custody = await openCustody(options.home, config)
-  const state = await openSqliteState({ path: resolveInHome(options.home, config.node.databaseFile) })
+  const state = await openState(options.home, config)
   try {
     const seeds = { current: 0, other: 0 }
     for (let after: string | undefined; ;) {

@@ -118,6 +118,11 @@ export async function init (values: Values): Promise<void> {
       nodeType: answers.nodetype as Config['node']['nodeType'] | undefined,
       service: answers.service as Config['plugins']['service'] | undefined,
       masterFiduciary,
+      join: values.join !== undefined,
+      overrides: {
+        ...(values.join === undefined ? {} : { node: { datastore: 'postgres', databaseUrl: values.join } }),
+        ...(values.peer === undefined ? {} : { ipfs: { peers: values.peer } }),
+      },
       report: line => { console.error(line) },
     })
     console.log(`Initialised ${home}\nNode identity: ${config.node.nodeID}\nNode type: ${config.node.nodeType}, plugin: ${config.plugins.service}`)

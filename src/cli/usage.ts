@@ -17,6 +17,8 @@ export const OPTIONS = {
   service: { type: 'string' },
   masterfiduciarynode: { type: 'string' },
   interactive: { type: 'boolean' },
+  join: { type: 'string' },
+  peer: { type: 'string', multiple: true },
   url: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean' },

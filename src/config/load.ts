@@ -59,7 +59,8 @@ function isPlainObject (v: unknown): v is Plain {
 
 function show (doc: ConfigKeyDoc | undefined, value: unknown): string {
   if (doc?.envOnly === true) return ''
-  const s = JSON.stringify(value) ?? String(value)
+  // a password inside a URL (refused, but named in the message) is never repeated
+  const s = (JSON.stringify(value) ?? String(value)).replace(/(:\/\/[^:@/\s"]*:)[^@\s"]*@/g, '$1***@')
   return `, got ${s.length > 80 ? `${s.slice(0, 77)}...` : s}`
 }
 
@@ -275,6 +276,13 @@ function crossCheck (config: Plain, sources: Map<string, string>, problems: Prob
   }
   both('node', 'masterFiduciaryServer', 'masterFiduciaryNodeID', 'are set together (init --masterfiduciarynode CID,URL) or not at all')
   both('http', 'oidcIssuer', 'oidcAudience', 'are set together or not at all')
+  const node = isPlainObject(config.node) ? config.node : {}
+  if (node.datastore === 'postgres' && node.databaseUrl === '') {
+    problems.add('node.databaseUrl', sources.get('node.databaseUrl') ?? sources.get('node.datastore'), 'is needed when node.datastore is postgres (postgres://role@host/database)')
+  }
+  if (Array.isArray(node.masterFiduciaryReplicas) && node.masterFiduciaryReplicas.length > 0 && node.masterFiduciaryServer === '') {
+    problems.add('node.masterFiduciaryReplicas', sources.get('node.masterFiduciaryReplicas'), 'needs node.masterFiduciaryServer: the replicas are tried after it')
+  }
 }
 
 function fail (problems: Problems, file: string): never {

@@ -32,6 +32,8 @@ export { CIDV0_PATTERN }
  * the IPv6 forms exactly and that `*` is the only entry).
  */
 export const ALLOWED_HOST_PATTERN = '^(\\*|[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*|\\[[0-9A-Fa-f:.]+\\]|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$'
+/** A PostgreSQL URL without a password: postgres://role@host[:port]/database, or ?host=/socket/folder. */
+export const DATABASE_URL_PATTERN = '^postgres(ql)?://[^:@/?#\\s]+@[^/?#\\s]*/[^/?#\\s]+(\\?host=/[^&#\\s]*)?$'
 /** A multiaddr: starts with '/', no spaces. */
 export const MULTIADDR_PATTERN = '^/[^\\s]+$'
 
@@ -82,11 +84,20 @@ export const NodeSchema = Type.Object({
   nodeID: optionalCid('CID of the node identity document, set by init.'),
   masterFiduciaryServer: optionalUrl('Base URL of the fiduciary this principal orders from (init --masterfiduciarynode CID,URL). Empty in multi mode: this node.'),
   masterFiduciaryNodeID: optionalCid('Identity CID of that fiduciary.'),
+  masterFiduciaryReplicas: Type.Array(Type.String({ pattern: URL_PATTERN, formatHint: 'an http(s) URL' }), {
+    default: [], description: 'Further base URLs of the same fiduciary (its replicas on one database), tried in order after masterFiduciaryServer when a call cannot connect or answers 5xx.'
+  }),
   trustedFiduciaries: Type.Array(Type.String({ pattern: CIDV0_PATTERN, formatHint: 'a CIDv0 (Qm + 44 base58 characters)' }), {
     default: [], description: 'Fiduciary identity CIDs whose orders this node redeems for a beneficiary it holds (POST /v1/order/secret {orderPart4CID}). Empty: the master fiduciary only (this node itself in multi mode without one).'
   }),
-  datastore: Type.Enum(['sqlite'], { default: 'sqlite', description: 'State database backend.' }),
+  datastore: Type.Enum(['sqlite', 'postgres'], { default: 'sqlite', description: 'State database backend: sqlite (a file in the home folder, one process) or postgres (shared by several replicas of one server: docs/deploy.md).' }),
   databaseFile: Type.String({ default: 'state.sqlite', minLength: 1, description: 'SQLite database file, relative to the home folder.' }),
+  databaseUrl: Type.String({
+    default: '', pattern: `^$|${DATABASE_URL_PATTERN}`, formatHint: 'postgres://role@host:port/database or postgres://role@/database?host=/socket/folder, without a password',
+    description: 'PostgreSQL database when datastore is postgres. No password here: it comes from MILAGRO_NODE_DATABASEPASSWORD.'
+  }),
+  databasePassword: Type.String({ default: '', description: 'Password of the databaseUrl role (empty: peer or trust authentication). Secret: environment only.', envOnly: true }),
+  databasePoolSize: Type.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'PostgreSQL connections this process keeps open at most.' }),
   custody: Type.Enum(['local', 'pkcs11'], { default: 'local', description: 'Custody backend for seeds: local (KEK from a key file or a passphrase) or pkcs11 (a non-extractable AES-256 KEK inside an HSM). Switch an initialised node with `milagro custody migrate --to`.' }),
   custodyKeySource: Type.Enum(['keyFile', 'passphrase'], { default: 'keyFile', description: 'Where the local custody KEK comes from: a 0600 key file, or a passphrase through scrypt.' }),
   custodyKeyFile: Type.String({ default: 'custody.key', minLength: 1, description: 'Local custody key file (32 bytes, mode 0600), relative to the home folder.' }),

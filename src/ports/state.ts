@@ -199,7 +199,10 @@ export interface OrderRepository {
   /**
    * Records the release (part 4). Needs part 3 (STATE_ORDER_PART_MISSING). On a fiduciary row
    * `releasedTo` must be the recipient `claimRelease` recorded (else ORDER_ALREADY_REDEEMED_ELSEWHERE), and
-   * `seed.released` (actor = `releasedTo`) is appended in the same transaction.
+   * `seed.released` (actor = `releasedTo`) is appended in the same transaction. There, part 4 is
+   * written once per part 3: when the row already has one (a twin request, perhaps on another
+   * replica, answered first), nothing changes and the stored row is returned — answer with its
+   * `part4Cid`.
    */
   setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>
   listOrders (role: OrderRole, page: PageRequest, options?: AbortOptions): Promise<OrderRecord[]>

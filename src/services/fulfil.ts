@@ -207,7 +207,9 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
     }
     const view3 = validateOrder(doc3, 3, row.part1Cid)
     // Our own part 2, read back under the CID we recorded: decrypt only, no second signature check.
-    const issued = part2s.get(row.part2Cid) ?? decodeOrderPart(parseEnvelope(await documents.get(row.part2Cid, options)), recipientOf(node)).document
+    // Read from the request first (its bytes must hash to the recorded CID): the replica that
+    // wrote part 2 may be down, and the principal sends it with part 3.
+    const issued = part2s.get(row.part2Cid) ?? decodeOrderPart(parseEnvelope(await inbound.get(row.part2Cid, options)), recipientOf(node)).document
     if (!sameOrder(doc3, issued, 2)) {
       return await refuse(reference, request.documentCID, 'ORDER_CHAIN_BROKEN', 'part 3 alters the committed order', options)
     }
@@ -256,7 +258,9 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
       doc4.orderPart4!.secret = new Uint8Array(0)
     }
     const part4Cid = await documents.put(bytes4, options)
-    await state.setOrderPart4('fiduciary', reference, { part4Cid, releasedTo: recipientCid }, options)
+    const recorded = await state.setOrderPart4('fiduciary', reference, { part4Cid, releasedTo: recipientCid }, options)
+    // A twin of this part 3 (another replica, the same moment) recorded its part 4 first: answer with that one.
+    if (recorded.part4Cid !== part4Cid && recorded.part4Cid !== null) return await part4Answer(recorded.part4Cid, options)
     events.emit({ type: 'secret.released', role: 'fiduciary', plugin: plugin.name, orderReference: reference, recipientCID: recipientCid, orderPart4CID: part4Cid })
     return { orderPart4CID: part4Cid, extension: {}, documents: inline([[part4Cid, bytes4]]) }
   }

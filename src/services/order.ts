@@ -246,7 +246,8 @@ export function createOrderService (components: OrderComponents): OrderService {
     const answer = await components.fiduciary.fulfillOrderSecret({
       orderPart3CID: part3CID,
       documentCID: node.cid,
-      documents: inline(await withIdentityDocuments([[part3CID, bytes3]], [node.cid, beneficiaryCID], options)),
+      // part 2 too: a replica of the fiduciary other than the one that wrote it reads it from here
+      documents: inline(await withIdentityDocuments([[part3CID, bytes3], [row.part2Cid, await documents.get(row.part2Cid, options)]], [node.cid, beneficiaryCID], options)),
     }, options)
     const inbound = new Inbound(documents, cidOf, answer.documents)
     const part4CID = answer.orderPart4CID

@@ -4,10 +4,11 @@
  * that code, so a client sees "403 ORDER_NOT_ENTITLED" whichever node refused; a 401 (the peer
  * refused this node's bearer token) is PEER_UNAUTHORIZED (502) naming the peer's code; transport
  * failures are PEER_UNREACHABLE and anything else from the peer is PEER_ERROR (502).
+ * `createFailoverFiduciaryClient` puts the clients of one fiduciary's replicas behind one.
  * @module
  */
 import type { AbortOptions } from '../../ports/common.ts'
-import { DtaError, ERRORS } from '../../errors.ts'
+import { DtaError, ERRORS, isDtaError } from '../../errors.ts'
 import type { ErrorCode } from '../../errors.ts'
 import type { FiduciaryClient } from '../../ports/peer.ts'
 
@@ -52,5 +53,37 @@ export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): Fiduc
   return {
     fulfillOrder: async (request, options) => await call('/v1/fulfill/order', request, options),
     fulfillOrderSecret: async (request, options) => await call('/v1/fulfill/order/secret', request, options),
+  }
+}
+
+/**
+ * One fiduciary behind several URLs (its replicas on one database): each call goes to the replica
+ * that answered last and, when that one cannot be reached or fails on its side (PEER_UNREACHABLE,
+ * PEER_ERROR — a 5xx, a timeout), to the next, each at most once per call. A refusal (a 4xx with
+ * our code, PEER_UNAUTHORIZED) is the fiduciary's answer and is not retried elsewhere, nor is a
+ * call the caller aborted. Retrying is safe because both fulfil calls are idempotent (PROTOCOL §6):
+ * the same part 1 gives the same part 2, the same part 3 the same part 4, from any replica.
+ */
+export function createFailoverFiduciaryClient (replicas: readonly FiduciaryClient[]): FiduciaryClient {
+  if (replicas.length === 0) throw new DtaError('INTERNAL', 'a failover client needs at least one replica')
+  let current = 0
+  async function call<T> (fn: (client: FiduciaryClient) => Promise<T>, options: AbortOptions = {}): Promise<T> {
+    let last: unknown
+    for (let i = 0; i < replicas.length; i++) {
+      const at = (current + i) % replicas.length
+      try {
+        const result = await fn(replicas[at]!)
+        current = at
+        return result
+      } catch (err) {
+        if (options.signal?.aborted === true || !(isDtaError(err, 'PEER_UNREACHABLE') || isDtaError(err, 'PEER_ERROR'))) throw err
+        last = err
+      }
+    }
+    throw last
+  }
+  return {
+    fulfillOrder: async (request, options) => await call(async c => await c.fulfillOrder(request, options), options),
+    fulfillOrderSecret: async (request, options) => await call(async c => await c.fulfillOrderSecret(request, options), options),
   }
 }

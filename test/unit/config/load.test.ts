@@ -269,6 +269,22 @@ describe('secrets', () => {
     assert.ok(!err.message.includes('hunter2-secret') && !err.message.includes('tok-secret') && !err.message.includes('pin-secret'))
   })
 
+  it('a database password is refused in the URL and never echoed; it comes from the environment', async () => {
+    const err = await invalid(loadConfig({ home: await home('node:\n  datastore: postgres\n  databaseUrl: postgres://dta:db-secret@db.example/custody\n'), env: {} }))
+    assert.match(err.message, /node\.databaseUrl .*without a password/)
+    assert.ok(!err.message.includes('db-secret'), err.message)
+    const missing = await invalid(loadConfig({ home: await home('node:\n  datastore: postgres\n'), env: {} }))
+    assert.match(missing.message, /node\.databaseUrl .*is needed when node\.datastore is postgres/)
+    const c = await loadConfig({ home: await home('node:\n  datastore: postgres\n  databaseUrl: postgres://dta@/custody?host=/run/postgresql\n'), env: { MILAGRO_NODE_DATABASEPASSWORD: 'pw' } })
+    assert.equal(c.node.databasePassword, 'pw')
+    await assert.rejects(loadConfig({ home: await home('node:\n  databasePassword: in-file\n'), env: {} }), (e: unknown) => isDtaError(e, 'CONFIG_INVALID') && !String(e).includes('in-file'))
+  })
+
+  it('fiduciary replicas need the fiduciary they are replicas of', async () => {
+    const err = await invalid(loadConfig({ home: await home('node:\n  masterFiduciaryReplicas: [http://10.0.0.8:5556]\n'), env: {} }))
+    assert.match(err.message, /node\.masterFiduciaryReplicas .*needs node\.masterFiduciaryServer/)
+  })
+
   it('are taken from the environment', async () => {
     const c = await loadConfig({ home: await home(), env: { MILAGRO_NODE_PASSPHRASE: 'pp from env', MILAGRO_HTTP_BEARERTOKEN: 't' } })
     assert.equal(c.node.passphrase, 'pp from env')

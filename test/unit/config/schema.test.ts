@@ -21,7 +21,7 @@ describe('config schema', () => {
       assert.ok(Value.Check(k.schema, k.default), `${k.path}: default ${JSON.stringify(k.default)} is valid`)
     }
     assert.ok(Value.Check(ConfigSchema, Value.Default(ConfigSchema, {})))
-    assert.deepEqual(keys.filter(k => k.envOnly).map(k => k.path).sort(), ['http.bearerToken', 'node.passphrase', 'node.pkcs11Pin'])
+    assert.deepEqual(keys.filter(k => k.envOnly).map(k => k.path).sort(), ['http.bearerToken', 'node.databasePassword', 'node.passphrase', 'node.pkcs11Pin'])
     const envs = keys.map(k => k.env)
     assert.equal(new Set(envs).size, envs.length, 'no two keys share a variable')
   })

@@ -9,7 +9,9 @@
  * - `claimRelease` is the release decision made by the database write itself: one conditional
  *   UPDATE that succeeds only if the order was never released or was released to the same
  *   recipient, so of two concurrent part 3s naming different recipients exactly one proceeds to
- *   part 4. A trigger (migrations.ts, version 2) refuses any later change of `released_to`.
+ *   part 4. A trigger (migrations.ts, version 2) refuses any later change of `released_to`;
+ * - on a fiduciary row part 4 is written once per part 3: a twin request's part 4 leaves the
+ *   first in place, and the twin gets the stored row back to answer with.
  * @module
  */
 import type { AbortOptions, Extension } from '../../../ports/common.ts'
@@ -184,14 +186,15 @@ export function createOrderRepository (conn: SqliteConnection): OrderRepository 
         return conn.tx(db, () => {
           const order = mustGetOrder(conn, r, reference)
           if (order.part3Cid === null) throw new DtaError('STATE_ORDER_PART_MISSING', `${r} ${reference}: no part 3`)
-          if (r === 'fiduciary' && (releasedTo === null || order.releasedTo !== releasedTo)) {
-            throw new DtaError('ORDER_ALREADY_REDEEMED_ELSEWHERE', `${reference}: part 4 for a recipient the release was not claimed for`)
+          if (r === 'fiduciary') {
+            if (releasedTo === null || order.releasedTo !== releasedTo) {
+              throw new DtaError('ORDER_ALREADY_REDEEMED_ELSEWHERE', `${reference}: part 4 for a recipient the release was not claimed for`)
+            }
+            if (order.part4Cid !== null) return order // this part 3 is answered already: the first part 4 stays
           }
           const ext = mergedExtension(order, part.extension)
           update(conn, r, reference, { part4_cid: part4Cid, ...(ext === undefined ? {} : { extension: ext }) })
-          if (r === 'fiduciary' && order.part4Cid !== part4Cid) {
-            writeAudit(conn, 'seed.released', order.seedRecordId, releasedTo, `part4 ${part4Cid}`)
-          }
+          if (r === 'fiduciary') writeAudit(conn, 'seed.released', order.seedRecordId, releasedTo, `part4 ${part4Cid}`)
           return mustGetOrder(conn, r, reference)
         })
       })

@@ -1,0 +1,152 @@
+/**
+ * The PostgreSQL state repository: the conformance suite against a real PostgreSQL 15 that this
+ * file starts (test/helpers/postgres.ts: unix socket only, password authentication), then what
+ * is particular to PostgreSQL — the database URL, durability settings, migrations (once, even
+ * for replicas starting together; a newer schema refused), the invariants the schema enforces
+ * by itself, and the rules that must hold between several processes sharing one database.
+ * @module
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { isDtaError } from '../../../src/errors.ts'
+import type { ErrorCode } from '../../../src/errors.ts'
+import { MIGRATIONS, openPostgresState, parseDatabaseUrl } from '../../../src/adapters/storage/postgres/index.ts'
+import type { StateRepository } from '../../../src/ports/state.ts'
+import { fakeSealed, stateConformance } from '../../conformance/state.ts'
+import { startPostgres } from '../../helpers/postgres.ts'
+import type { TestPostgres } from '../../helpers/postgres.ts'
+
+function code (c: ErrorCode) {
+  return (err: unknown): boolean => {
+    assert.ok(isDtaError(err, c), `expected ${c}, got ${String(err)}`)
+    return true
+  }
+}
+
+let server: TestPostgres | undefined
+async function pg (): Promise<TestPostgres> {
+  server ??= await startPostgres()
+  return server
+}
+after(async () => { await server?.stop() })
+
+stateConformance('postgres', async () => {
+  const db = await (await pg()).createDatabase()
+  return {
+    open: async () => await openPostgresState({ url: db.url, password: db.password }),
+    cleanup: async () => {}
+  }
+})
+
+describe('postgres state specifics', () => {
+  let server: TestPostgres
+  before(async () => { server = await pg() })
+
+  it('parses both URL forms and refuses a password, other parameters, a missing role or database', () => {
+    assert.deepEqual(parseDatabaseUrl('postgres://dta@db.example:6543/custody'), { host: 'db.example', port: 6543, database: 'custody', user: 'dta' })
+    assert.deepEqual(parseDatabaseUrl('postgresql://dta@/custody?host=/run/postgresql'),
+      { host: '/run/postgresql', port: 5432, database: 'custody', user: 'dta', socket: '/run/postgresql/.s.PGSQL.5432' })
+    for (const bad of ['postgres://dta:secret@db/custody', 'mysql://dta@db/custody', 'postgres://dta@db/', 'postgres://db/custody',
+      'postgres://dta@db/custody?sslmode=disable', 'postgres://dta@/custody?host=relative', 'postgres://dta@db/custody?host=/tmp', 'not a url']) {
+      assert.throws(() => parseDatabaseUrl(bad), (err: unknown) => isDtaError(err, 'STATE_BAD_CONFIG') && !String(err).includes('secret'), bad)
+    }
+  })
+
+  it('a wrong password or a stopped server is STATE_UNAVAILABLE naming the database, never the password', async () => {
+    const db = await server.createDatabase()
+    await assert.rejects(openPostgresState({ url: db.url, password: 'wrong-password' }), (err: unknown) => {
+      assert.ok(isDtaError(err, 'STATE_UNAVAILABLE'))
+      assert.match(String((err as Error).message), new RegExp(db.database))
+      assert.doesNotMatch(String((err as Error).message), /wrong-password/)
+      return true
+    })
+    const socketless = db.url.replace(server.socketDir, '/nonexistent')
+    await assert.rejects(openPostgresState({ url: socketless, password: db.password }), code('STATE_UNAVAILABLE'))
+  })
+
+  it('migrates once when replicas open a new database together, and refuses a newer schema', async () => {
+    const db = await server.createDatabase()
+    const states = await Promise.all([1, 2, 3, 4].map(async () => await openPostgresState({ url: db.url, password: db.password })))
+    for (const s of states) await s.close()
+    assert.equal(await server.psql('SELECT count(*) FROM schema_migrations', db.database), String(MIGRATIONS.length))
+    await server.psql(`INSERT INTO schema_migrations VALUES (999, 'future', 0)`, db.database)
+    await assert.rejects(openPostgresState({ url: db.url, password: db.password }), code('STATE_SCHEMA_TOO_NEW'))
+  })
+
+  it('the schema keeps the audit trail append-only and a release recipient write-once, whatever the SQL', async () => {
+    const db = await server.createDatabase()
+    const state = await openPostgresState({ url: db.url, password: db.password })
+    await state.appendAudit({ op: 'order.refused', detail: 'x' })
+    const order = await state.createFiduciaryOrder({ reference: 'r1', plugin: 'milagro', principalCid: 'P', fiduciaryCid: 'F', part1Cid: 'c1', sealedSeed: fakeSealed() })
+    await state.setOrderPart2('fiduciary', 'r1', { part2Cid: 'c2', commitment: 'k' })
+    await state.claimRelease('r1', { part3Cid: 'c3', releasedTo: 'alice' })
+    assert.equal(order.created, true)
+    await state.close()
+    for (const attack of ['UPDATE audit SET detail = NULL', 'DELETE FROM audit', 'TRUNCATE audit', "UPDATE orders SET released_to = 'mallory'", 'DELETE FROM sealed_seeds']) {
+      await assert.rejects(server.psql(attack, db.database), /append-only|one recipient|foreign key/, attack)
+    }
+    await assert.rejects(server.psql("INSERT INTO orders (role, reference, plugin, principal_cid, fiduciary_cid, created_at, updated_at) VALUES ('fiduciary', 'r2', 'milagro', 'P', 'F', 0, 0)", db.database), /check constraint/)
+    assert.equal(await server.psql("SELECT released_to FROM orders WHERE reference = 'r1'", db.database), 'alice')
+  })
+
+  it('refuses a server whose commits are not durable (fsync off)', async () => {
+    const db = await server.createDatabase()
+    await server.reload('fsync', 'off')
+    try {
+      await assert.rejects(openPostgresState({ url: db.url, password: db.password }), (err: unknown) => isDtaError(err, 'STATE_UNAVAILABLE') && /fsync = off/.test(String(err)))
+    } finally {
+      await server.reload('fsync', null)
+    }
+    const state = await openPostgresState({ url: db.url, password: db.password })
+    await state.close()
+  })
+})
+
+describe('postgres: several processes on one database', () => {
+  let server: TestPostgres
+  let states: StateRepository[]
+  before(async () => {
+    server = await pg()
+    const db = await server.createDatabase()
+    states = await Promise.all([1, 2, 3].map(async () => await openPostgresState({ url: db.url, password: db.password, poolSize: 4 })))
+  })
+  after(async () => { for (const s of states) await s.close() })
+
+  it('the same part 1 at three replicas at once: one row, one seed, the same answer everywhere', async () => {
+    for (let round = 0; round < 20; round++) {
+      const reference = `twin-${round}`
+      const results = await Promise.all(states.map(async s => await s.createFiduciaryOrder({ reference, plugin: 'milagro', principalCid: 'P', fiduciaryCid: 'F', part1Cid: 'c1', sealedSeed: fakeSealed() })))
+      assert.equal(results.filter(r => r.created).length, 1)
+      const seeds = new Set(await Promise.all(states.map(async s => Buffer.from((await s.getSeed(`order/fiduciary/${reference}`))!.sealed).toString('hex'))))
+      assert.equal(seeds.size, 1)
+    }
+  })
+
+  it('a reused reference with another part 1, at another replica at the same time, is refused', async () => {
+    for (let round = 0; round < 20; round++) {
+      const reference = `reuse-${round}`
+      const results = await Promise.allSettled(states.map(async (s, i) => await s.createFiduciaryOrder({ reference, plugin: 'milagro', principalCid: 'P', fiduciaryCid: 'F', part1Cid: `c1-${i}`, sealedSeed: fakeSealed() })))
+      assert.equal(results.filter(r => r.status === 'fulfilled').length, 1)
+      for (const r of results) if (r.status === 'rejected') assert.ok(isDtaError(r.reason, 'STATE_ORDER_CONFLICT'), String(r.reason))
+    }
+  })
+
+  it('concurrent part 3s naming different recipients at different replicas: exactly one is released, one part 4', async () => {
+    for (let round = 0; round < 20; round++) {
+      const reference = `race-${round}`
+      await states[0].createFiduciaryOrder({ reference, plugin: 'milagro', principalCid: 'P', fiduciaryCid: 'F', part1Cid: 'c1', sealedSeed: fakeSealed() })
+      await states[0].setOrderPart2('fiduciary', reference, { part2Cid: 'c2', commitment: 'k' })
+      const claims = await Promise.allSettled(states.map(async (s, i) => {
+        await s.claimRelease(reference, { part3Cid: `c3-${i}`, releasedTo: `recipient-${i}` })
+        return await s.setOrderPart4('fiduciary', reference, { part4Cid: `c4-${i}`, releasedTo: `recipient-${i}` })
+      }))
+      const won = claims.filter(c => c.status === 'fulfilled')
+      assert.equal(won.length, 1)
+      for (const c of claims) if (c.status === 'rejected') assert.ok(isDtaError(c.reason, 'ORDER_ALREADY_REDEEMED_ELSEWHERE'), String(c.reason))
+      // twins of the winning part 3 at the other replicas: the first part 4 stays, one release recorded
+      const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<StateRepository['setOrderPart4']>>>).value
+      const twins = await Promise.all(states.map(async (s, i) => await s.setOrderPart4('fiduciary', reference, { part4Cid: `twin-${i}`, releasedTo: winner.releasedTo! })))
+      for (const t of twins) assert.equal(t.part4Cid, winner.part4Cid)
+    }
+  })
+})
