@@ -5,7 +5,9 @@
  * - `ipfs_cid` (package ipfs-cid): the suite compares our CIDs with what `ipfs add` prints;
  * - `softhsm2-util` (package softhsm2, which also brings /usr/lib/softhsm/libsofthsm2.so): the
  *   pkcs11 custody tests run against a SoftHSM2 token made in a temp folder;
- * - `curl` and `jq`: the original D-TA clients' flows (test/e2e/compat/original-clients.sh).
+ * - `curl` and `jq`: the original D-TA clients' flows (test/e2e/compat/original-clients.sh);
+ * - PostgreSQL 15's server binaries (package postgresql-15): the PostgreSQL state tests start
+ *   their own throwaway cluster (test/helpers/postgres.ts).
  * @module
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -19,6 +21,7 @@ const NEEDED: ReadonlyArray<{ command: string, pkg: string, why: string }> = [
   { command: 'softhsm2-util', pkg: 'softhsm2', why: 'the pkcs11 custody tests' },
   { command: 'curl', pkg: 'curl', why: 'the original clients\' flows' },
   { command: 'jq', pkg: 'jq', why: 'the original clients\' flows' },
+  { command: '/usr/lib/postgresql/15/bin/postgres', pkg: 'postgresql-15', why: 'the PostgreSQL state tests' },
 ]
 
 const missing = NEEDED.filter(n => !has(n.command))

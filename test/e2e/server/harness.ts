@@ -123,6 +123,12 @@ export interface InitOptions {
   nodeType?: NodeType
   service?: PluginName
   masterFiduciary?: { cid: string, url: string }
+  /** MILAGRO_* variables for init and for every start of this node (e.g. its database and password). */
+  env?: Record<string, string>
+  /** More `milagro init` arguments (e.g. --join URL --peer MULTIADDR). */
+  args?: string[]
+  /** Called with the new home before init runs (e.g. to copy a replica's custody key into it). */
+  prepare?: (home: string) => Promise<void>
 }
 
 export interface StartOptions {
@@ -161,12 +167,16 @@ export class ServerNode {
   #peers: string[] = []
   #info: ListeningInfo | undefined
 
-  constructor (init: { name: string, home: string, cid: string, nodeType: NodeType, service: PluginName }) {
+  /** MILAGRO_* variables every start gets (InitOptions.env). */
+  readonly env: Record<string, string>
+
+  constructor (init: { name: string, home: string, cid: string, nodeType: NodeType, service: PluginName, env?: Record<string, string> }) {
     this.name = init.name
     this.home = init.home
     this.cid = init.cid
     this.nodeType = init.nodeType
     this.service = init.service
+    this.env = init.env ?? {}
   }
 
   get running (): boolean { return this.#child !== undefined }
@@ -198,6 +208,7 @@ export class ServerNode {
       MILAGRO_HTTP_METRICSLISTENADDR: '127.0.0.1:0',
       MILAGRO_LOG_LEVEL: 'info',
       MILAGRO_LOG_FORMAT: 'json',
+      ...this.env,
       ...options.env,
     }
     const child = spawn(process.execPath, [BIN, 'daemon'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
@@ -328,8 +339,8 @@ export interface Cluster {
 }
 
 /** Runs `milagro init` and returns the node identity CID it printed. */
-async function runInit (home: string, args: string[]): Promise<string> {
-  const env = { ...cleanEnv(), MILAGRO_HOME: home, MILAGRO_IPFS_LISTENADDR: '/ip4/127.0.0.1/tcp/0', MILAGRO_HTTP_METRICSLISTENADDR: '127.0.0.1:0', MILAGRO_LOG_LEVEL: 'warn' }
+async function runInit (home: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
+  const env = { ...cleanEnv(), MILAGRO_HOME: home, MILAGRO_IPFS_LISTENADDR: '/ip4/127.0.0.1/tcp/0', MILAGRO_HTTP_METRICSLISTENADDR: '127.0.0.1:0', MILAGRO_LOG_LEVEL: 'warn', ...extraEnv }
   const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
     const child = execFile(process.execPath, [BIN, 'init', ...args], { env, timeout: INIT_TIMEOUT_MS, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`milagro init ${args.join(' ')} failed: ${err.message}\n${stderr}`))
@@ -356,8 +367,10 @@ export async function createCluster (t?: Pick<TestContext, 'after'>, prefix = 'm
       const service = options.service ?? 'milagro'
       const args = ['--nodename', name, '--nodetype', nodeType, '--service', service]
       if (options.masterFiduciary !== undefined) args.push('--masterfiduciarynode', `${options.masterFiduciary.cid},${options.masterFiduciary.url}`)
-      const cid = await runInit(home, args)
-      const node = new ServerNode({ name, home, cid, nodeType, service })
+      args.push(...options.args ?? [])
+      await options.prepare?.(home)
+      const cid = await runInit(home, args, options.env)
+      const node = new ServerNode({ name, home, cid, nodeType, service, env: options.env })
       nodes.push(node)
       return node
     },
