@@ -138,6 +138,17 @@ export const ERRORS = {
   PLUGIN_BAD_EXTENSION: { status: 422, message: 'The extension fields are not valid for this plugin' },
   PLUGIN_REFUSED: { status: 403, message: 'The plugin refused the request' },
 
+  // ── the transparency log (docs/log.md) ───────────────────────────────────────────────────
+  LOG_BAD_REQUEST: { status: 400, message: 'The log request names an impossible leaf index or tree size' },
+  LOG_TILE_NOT_FOUND: { status: 404, message: 'No such tile in the log (not a tile path, or not part of the current tree)' },
+  LOG_STORE_CORRUPT: { status: 500, message: 'The stored log does not match its signed checkpoint: it was altered outside this server' },
+  LOG_BAD_NOTE: { status: 502, message: 'A signed note is malformed' },
+  LOG_BAD_SIGNATURE: { status: 502, message: 'The checkpoint is not signed by the log key of that node' },
+  LOG_BAD_CHECKPOINT: { status: 502, message: 'The checkpoint is malformed or names another log' },
+  LOG_BAD_KEY_DOCUMENT: { status: 502, message: 'The log key statement is not one signed by that node identity' },
+  LOG_BAD_LEAF: { status: 502, message: 'A log entry is not a well-formed leaf' },
+  LOG_BAD_TILE: { status: 502, message: 'A log tile or entry bundle is malformed' },
+
   // ── orders and entitlement (PROTOCOL §2, §6) ─────────────────────────────────────────────
   ORDER_NOT_FOUND: { status: 404, message: 'No order with that reference' },
   ORDER_REFERENCE_REUSED: { status: 409, message: 'The order reference is already used by a different order' },

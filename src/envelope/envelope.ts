@@ -50,6 +50,8 @@ export const DocumentType = {
   NONE: 0,
   ID_DOCUMENT: 1,
   ORDER_DOCUMENT: 2,
+  /** A node's transparency log key statement (src/core/log/key.ts). */
+  LOG_KEY_DOCUMENT: 3,
 } as const
 
 export interface Signer { readonly cid: string, readonly secretKey: BlsSecretKey }
