@@ -27,6 +27,7 @@
  * @module
  */
 import type { AbortOptions, Extension, SortBy } from './common.ts'
+import type { LogStorage } from './log.ts'
 
 
 // ── pagination ──────────────────────────────────────────────────────────────────────────────────
@@ -333,6 +334,12 @@ export interface AuditLog {
 export interface StateRepository extends IdentityRepository, OrderRepository, SeedRepository, SealedPluginValues, AuditLog {
   /** The scoped store of one plugin (name 1..64 chars of [a-z0-9_-]). */
   pluginStore (plugin: string): PluginStore
+  /**
+   * The transparency log's storage in the same database (src/ports/log.ts: the node's own log and
+   * the checkpoints it has seen of others), sharing its durability; undefined on a backend that
+   * has none yet (the node then keeps no log, docs/log.md).
+   */
+  readonly transparency?: LogStorage
   /** Closes the database; safe to call twice; later calls throw STATE_UNAVAILABLE. */
   close (): Promise<void>
 }

@@ -77,7 +77,7 @@ describe('sqlite state specifics', () => {
     const s1 = await openSqliteState({ path })
     await s1.appendAudit({ op: 'order.refused', detail: 'before the new ones' })
     await s1.close()
-    const next = MIGRATIONS.length + 1
+    const next = Math.max(...MIGRATIONS.map(m => m.version)) + 1
     const later = [
       ...MIGRATIONS,
       { version: next + 1, name: 'second new', sql: "INSERT INTO extra (v) VALUES ('second')" },
@@ -95,7 +95,7 @@ describe('sqlite state specifics', () => {
   it('a failing migration changes nothing', async () => {
     const path = join(dir, 'm3.sqlite')
     await (await openSqliteState({ path })).close()
-    const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'broken', sql: 'CREATE TABLE half (v TEXT); THIS IS NOT SQL' }]
+    const broken = [...MIGRATIONS, { version: Math.max(...MIGRATIONS.map(m => m.version)) + 1, name: 'broken', sql: 'CREATE TABLE half (v TEXT); THIS IS NOT SQL' }]
     await assert.rejects(openSqliteState({ path, migrations: broken }), code('STATE_UNAVAILABLE'))
     const db = raw(path)
     assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half'").get()?.n, 0)

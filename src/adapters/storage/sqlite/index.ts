@@ -11,7 +11,8 @@
  * - wal-sync.ts — the group commit: the off-event-loop fsync of the WAL, with its measurements;
  * - rows.ts — rows → records;
  * - identities.ts, orders.ts (with the release decision, `claimRelease`), seeds.ts,
- *   sealed-plugin-values.ts, plugin-store.ts, audit.ts — the repositories.
+ *   sealed-plugin-values.ts, plugin-store.ts, audit.ts — the repositories;
+ * - log.ts, log-seen.ts — the transparency log's storage (src/ports/log.ts), `transparency`.
  * Checks on the values crossing the port are shared with other backends in ../validate.ts.
  * @module
  */

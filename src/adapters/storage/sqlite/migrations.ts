@@ -11,7 +11,13 @@
  * - sealed seeds are never deleted while an order or identity refers to them (FOREIGN KEY);
  * - the audit table is append-only (triggers refuse UPDATE and DELETE);
  * - a fiduciary order is released to one recipient at most: `released_to`, once set, can only be
- *   set again to the same value (trigger), and the release decision is a conditional UPDATE on it.
+ *   set again to the same value (trigger), and the release decision is a conditional UPDATE on it;
+ * - the transparency log (version 4) is append-only: leaves are inserted in index order and never
+ *   changed, nodes never changed, the checkpoint and the checkpoints seen of other logs never go
+ *   back to a smaller tree (nor to another root at the same size), evidence is never removed.
+ *
+ * Version 3 is left to a migration developed in parallel; versions are applied in order of their
+ * number, each once, so a database that got 4 first takes 3 when it arrives.
  * @module
  */
 
@@ -98,6 +104,73 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER orders_released_once BEFORE UPDATE OF released_to ON orders
         WHEN OLD.released_to IS NOT NULL AND NEW.released_to IS NOT OLD.released_to
         BEGIN SELECT RAISE(ABORT, 'an order is released to one recipient only'); END;
+    `
+  },
+  {
+    version: 4,
+    name: 'transparency log',
+    // docs/log.md. log_nodes holds the hash of every complete subtree (level 0: the leaf hashes).
+    sql: `
+      CREATE TABLE log_leaves (
+        idx  INTEGER PRIMARY KEY,
+        key  TEXT NOT NULL UNIQUE,
+        data BLOB NOT NULL
+      ) STRICT;
+      CREATE TRIGGER log_leaves_in_order BEFORE INSERT ON log_leaves
+        WHEN NEW.idx IS NOT (SELECT coalesce(max(idx) + 1, 0) FROM log_leaves)
+        BEGIN SELECT RAISE(ABORT, 'log leaves are appended in index order'); END;
+      CREATE TRIGGER log_leaves_no_update BEFORE UPDATE ON log_leaves BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+      CREATE TRIGGER log_leaves_no_delete BEFORE DELETE ON log_leaves BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+
+      CREATE TABLE log_nodes (
+        level INTEGER NOT NULL CHECK (level >= 0 AND level < 64),
+        idx   INTEGER NOT NULL CHECK (idx >= 0),
+        hash  BLOB NOT NULL CHECK (length(hash) = 32),
+        PRIMARY KEY (level, idx)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TRIGGER log_nodes_no_update BEFORE UPDATE ON log_nodes BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+      CREATE TRIGGER log_nodes_no_delete BEFORE DELETE ON log_nodes BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+
+      CREATE TABLE log_checkpoint (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        size INTEGER NOT NULL CHECK (size >= 0),
+        root BLOB NOT NULL CHECK (length(root) = 32),
+        note TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER log_checkpoint_covers_leaves BEFORE INSERT ON log_checkpoint
+        WHEN NEW.size <> (SELECT coalesce(max(idx) + 1, 0) FROM log_leaves)
+        BEGIN SELECT RAISE(ABORT, 'a checkpoint covers exactly the stored leaves'); END;
+      CREATE TRIGGER log_checkpoint_grows BEFORE UPDATE ON log_checkpoint
+        WHEN NEW.size < OLD.size OR (NEW.size = OLD.size AND NEW.root IS NOT OLD.root)
+          OR NEW.size <> (SELECT coalesce(max(idx) + 1, 0) FROM log_leaves)
+        BEGIN SELECT RAISE(ABORT, 'the checkpoint never goes back and covers exactly the stored leaves'); END;
+      CREATE TRIGGER log_checkpoint_no_delete BEFORE DELETE ON log_checkpoint BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+
+      CREATE TABLE log_seen (
+        origin           TEXT PRIMARY KEY,
+        size             INTEGER NOT NULL CHECK (size >= 0),
+        root             BLOB NOT NULL CHECK (length(root) = 32),
+        note             TEXT NOT NULL,
+        key_document_cid TEXT NOT NULL,
+        updated_at       INTEGER NOT NULL
+      ) STRICT;
+      CREATE TRIGGER log_seen_grows BEFORE UPDATE ON log_seen
+        WHEN NEW.origin IS NOT OLD.origin OR NEW.size < OLD.size OR (NEW.size = OLD.size AND NEW.root IS NOT OLD.root)
+        BEGIN SELECT RAISE(ABORT, 'a seen checkpoint never goes back'); END;
+      CREATE TRIGGER log_seen_no_delete BEFORE DELETE ON log_seen BEGIN SELECT RAISE(ABORT, 'seen checkpoints are kept'); END;
+
+      CREATE TABLE log_evidence (
+        id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        at     INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        kind   TEXT NOT NULL CHECK (kind IN ('fork', 'rollback')),
+        first  TEXT NOT NULL,
+        second TEXT NOT NULL,
+        detail TEXT
+      ) STRICT;
+      CREATE INDEX log_evidence_origin ON log_evidence (origin, id);
+      CREATE TRIGGER log_evidence_no_update BEFORE UPDATE ON log_evidence BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END;
+      CREATE TRIGGER log_evidence_no_delete BEFORE DELETE ON log_evidence BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END;
     `
   }
 ]

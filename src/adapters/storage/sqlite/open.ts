@@ -24,6 +24,8 @@ import type { StateRepository } from '../../../ports/state.ts'
 import { createAuditLog } from './audit.ts'
 import { SqliteConnection, sqliteFailure } from './connection.ts'
 import { createIdentityRepository } from './identities.ts'
+import { createLogStore } from './log.ts'
+import { createCheckpointStore } from './log-seen.ts'
 import { MIGRATIONS } from './migrations.ts'
 import type { Migration } from './migrations.ts'
 import { createOrderRepository } from './orders.ts'
@@ -74,6 +76,7 @@ function createSqliteState (conn: SqliteConnection): StateRepository {
     ...createSealedPluginValues(conn),
     ...createAuditLog(conn),
     pluginStore: plugin => createPluginStore(conn, plugin),
+    transparency: { log: createLogStore(conn), checkpoints: createCheckpointStore(conn) },
     close: async () => { await conn.close() }
   }
 }
