@@ -148,6 +148,13 @@ export const ERRORS = {
   LOG_BAD_KEY_DOCUMENT: { status: 502, message: 'The log key statement is not one signed by that node identity' },
   LOG_BAD_LEAF: { status: 502, message: 'A log entry is not a well-formed leaf' },
   LOG_BAD_TILE: { status: 502, message: 'A log tile or entry bundle is malformed' },
+  LOG_TREE_NOT_FOUND: { status: 404, message: 'The log has no tree of that size (yet)' },
+  LOG_LEAF_NOT_FOUND: { status: 404, message: 'The log holds no leaf for that document' },
+  LOG_KEY_CHANGED: { status: 502, message: 'The node answered with another log key than the one seen before' },
+  LOG_PROOF_MISSING: { status: 502, message: 'The fiduciary answered without the log proof of its document' },
+  LOG_NOT_INCLUDED: { status: 502, message: 'The inclusion proof does not show the document in the signed log' },
+  LOG_FORKED: { status: 502, message: 'The fiduciary\'s log is not consistent with a checkpoint seen before: it shows different histories (kept as evidence)' },
+  LOG_ROLLED_BACK: { status: 502, message: 'The fiduciary\'s log is older than a checkpoint seen before and not a prefix of it: it was rolled back (kept as evidence)' },
 
   // ── orders and entitlement (PROTOCOL §2, §6) ─────────────────────────────────────────────
   ORDER_NOT_FOUND: { status: 404, message: 'No order with that reference' },

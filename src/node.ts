@@ -13,6 +13,7 @@ import type { Logger } from 'pino'
 import { DtaError } from './errors.ts'
 import { cidV0Of } from './adapters/ipfs/unixfs.ts'
 import { createFailoverFiduciaryClient, createHttpFiduciaryClient } from './adapters/peer/http.ts'
+import { createFailoverLogReader, createHttpLogReader } from './adapters/peer/log-http.ts'
 import type { Config } from './config/schema.ts'
 import { buildApp } from './http/app.ts'
 import { createBearerVerifier } from './http/auth.ts'
@@ -22,6 +23,7 @@ import { createPlugin } from './plugins/registry.ts'
 import type { NetworkDocumentStore } from './ports/document-store.ts'
 import type { DomainEvents } from './ports/events.ts'
 import type { FiduciaryClient } from './ports/peer.ts'
+import type { LogReader } from './ports/log.ts'
 import type { StateRepository } from './ports/state.ts'
 import type { FulfilService, NodeServices, OrderService, StatusResponse } from './ports/api.ts'
 import { createPluginContext } from './services/context.ts'
@@ -30,6 +32,7 @@ import { createFulfilService } from './services/fulfil.ts'
 import { Identities } from './services/identities.ts'
 import { createIdentityService } from './services/identity.ts'
 import { createOrderService } from './services/order.ts'
+import { checkedFiduciary, LogChecker, openNodeLog, part4Check, withLogProofs } from './services/log/index.ts'
 import { openCustody, openDocuments, openState, Resources, withSetting } from './wiring.ts'
 
 export { initNode } from './init.ts'
@@ -82,34 +85,48 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
     resources.add(async () => await documents.stop())
     metrics.watchPeers(() => documents.connectedPeers().length)
 
-    const identities = new Identities({ documents, state, custody })
     const nodeRecord = await state.getNodeIdentity()
     if (nodeRecord === undefined || nodeRecord.cid !== config.node.nodeID) {
       throw new DtaError('CONFIG_INVALID', `node.nodeID ${config.node.nodeID} is not this home's node identity`)
     }
-    const node = await identities.held(nodeRecord.cid)
+    const node = await new Identities({ documents, state, custody }).held(nodeRecord.cid)
+    // The transparency log (docs/log.md): every envelope the services write or accept goes through `logged`.
+    const tlog = await openNodeLog({ state, custody, documents, node })
+    const logged = tlog?.documents ?? documents
+    const identities = new Identities({ documents: logged, state, custody })
     const plugin = createPlugin(config.plugins.service)
     // what both sides get; each service then declares the rest it needs (and the order service no custody)
-    const shared = { documents, identities, plugin, pluginContext: createPluginContext(plugin, state, custody), node, cidOf: cidV0Of }
+    const shared = { documents: logged, identities, plugin, pluginContext: createPluginContext(plugin, state, custody), node, cidOf: cidV0Of }
 
     let fulfil: FulfilService | undefined
     let order: OrderService | undefined
-    if (nodeType !== 'principal') fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
+    if (nodeType !== 'principal') {
+      fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
+      if (tlog !== undefined) fulfil = withLogProofs(fulfil, tlog.log)
+    }
     if (nodeType !== 'fiduciary') {
       let fiduciary: FiduciaryClient
       let fiduciaryCID: string
+      let fiduciaryLog: LogReader | undefined = tlog?.reader
       if (fulfil !== undefined && config.node.masterFiduciaryServer === '') {
         const local = fulfil
         fiduciary = { fulfillOrder: local.order, fulfillOrderSecret: local.secret }
         fiduciaryCID = node.cid
       } else {
-        const client = (url: string): FiduciaryClient => createHttpFiduciaryClient({ url, timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken })
+        const peer = { timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken }
+        const client = (url: string): FiduciaryClient => createHttpFiduciaryClient({ url, ...peer })
         const urls = [config.node.masterFiduciaryServer, ...config.node.masterFiduciaryReplicas]
         fiduciary = urls.length === 1 ? client(urls[0]!) : createFailoverFiduciaryClient(urls.map(client))
+        fiduciaryLog = createFailoverLogReader(urls.map(url => createHttpLogReader({ url, ...peer })))
         fiduciaryCID = config.node.masterFiduciaryNodeID
       }
+      // The principal checks the fiduciary's log in every answer, and a beneficiary's node part 4's (docs/log.md).
+      const checker = tlog === undefined ? undefined : new LogChecker({ checkpoints: tlog.checkpoints, identities, audit: state, cidOf: cidV0Of })
+      if (checker !== undefined && fiduciaryLog !== undefined) fiduciary = checkedFiduciary(fiduciary, fiduciaryCID, fiduciaryLog, checker)
       const trustedFiduciaries = new Set(config.node.trustedFiduciaries.length > 0 ? config.node.trustedFiduciaries : [fiduciaryCID])
-      order = createOrderService({ ...shared, state, fiduciary, fiduciaryCID, trustedFiduciaries, events })
+      const readers = new Map<string, LogReader | undefined>([[fiduciaryCID, fiduciaryLog], [node.cid, tlog?.reader]])
+      const checkPart4 = checker === undefined ? undefined : part4Check(cid => readers.get(cid), checker)
+      order = createOrderService({ ...shared, state, fiduciary, fiduciaryCID, trustedFiduciaries, events, checkPart4 })
     }
 
     const status = async (): Promise<StatusResponse> => ({
@@ -125,7 +142,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       listenAddrs: documents.multiaddrs(),
       connectedPeers: documents.connectedPeers().length,
     })
-    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }) }
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), log: tlog?.service }
     const app = await buildApp({
       metrics,
       services,

@@ -48,6 +48,7 @@ import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
 import { validationMessage } from './validation.ts'
+import { registerLogRoutes } from './log-routes.ts'
 import * as S from '../ports/api.ts'
 
 export interface AppOptions {
@@ -247,6 +248,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     app.post('/v1/fulfill/order/secret', { schema: { ...S.OPERATIONS.fulfillOrderSecret, tags: ['fulfill'], body: S.FulfillOrderSecretRequest, response: { 200: S.FulfillOrderSecretResponse, ...errorResponses } } },
       async (request) => await fulfil.secret(request.body, { signal: signalOf(request) }))
   }
+
+  if (services.log !== undefined) registerLogRoutes(app, services.log, signalOf)
 
   return app
 }

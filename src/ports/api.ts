@@ -19,6 +19,7 @@ import type { Static } from 'typebox'
 import { CIDV0_PATTERN as CID_PATTERN, ORDER_REFERENCE_PATTERN } from './common.ts'
 import type { AbortOptions, SortBy } from './common.ts'
 import type { ExtensionField } from './plugin.ts'
+import type { LogService } from './log-api.ts'
 
 // ── schemas ──────────────────────────────────────────────────────────────────────────────────
 
@@ -152,14 +153,21 @@ export const FulfillOrderRequest = Type.Object({
   extension: Type.Optional(ExtensionMap),
   documents: Type.Optional(InlineDocuments),
 }, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
-export const FulfillOrderResponse = Type.Object({ orderPart2CID: CidOut('CID of order part 2'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments) }, { 'x-response-description': 'Part 2: the commitment, signed by this fiduciary' })
+/** Where a document is in a node's transparency log, and the signed tree that says so (docs/log.md). */
+export const LogProof = Type.Object({
+  leafIndex: Type.Integer({ minimum: 0, description: 'The index of the document\'s leaf in the log' }),
+  inclusionProof: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64, description: 'RFC 9162 inclusion proof of the leaf in the checkpoint\'s tree: base64 hashes, bottom first' }),
+  checkpoint: Type.String({ maxLength: 16384, description: 'The log\'s signed checkpoint (C2SP tlog-checkpoint in a signed note) the proof is against' }),
+  logKeyDocumentCID: CidOut('CID of the node\'s log key statement (sent inline in `documents`)'),
+}, { description: 'The answer\'s document in the fiduciary\'s transparency log' })
+export const FulfillOrderResponse = Type.Object({ orderPart2CID: CidOut('CID of order part 2'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments), log: Type.Optional(LogProof) }, { 'x-response-description': 'Part 2: the commitment, signed by this fiduciary, with its place in the fiduciary\'s log' })
 export const FulfillOrderSecretRequest = Type.Object({
   orderPart3CID: Cid,
   documentCID: Cid,
   extension: Type.Optional(ExtensionMap),
   documents: Type.Optional(InlineDocuments),
 }, { additionalProperties: false, examples: [{ orderPart3CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
-export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: CidOut('CID of order part 4'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments) }, { 'x-response-description': 'Part 4: the seed, encrypted to the entitled recipient only' })
+export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: CidOut('CID of order part 4'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments), log: Type.Optional(LogProof) }, { 'x-response-description': 'Part 4: the seed, encrypted to the entitled recipient only, with its place in the fiduciary\'s log' })
 
 export const AuditQuery = Type.Object({
   page: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Zero-based page' }),
@@ -254,4 +262,6 @@ export interface NodeServices {
   fulfil?: FulfilService
   /** The audit trail, read-only (GET /v1/audit). */
   audit?: AuditService
+  /** The node's transparency log (GET /v1/log/…, docs/log.md), when its state backend keeps one. */
+  log?: LogService
 }

@@ -69,6 +69,12 @@ export interface OrderComponents {
   trustedFiduciaries: ReadonlySet<string>
   /** Where placed orders, redemptions and their failures are told (default: nowhere). */
   events?: DomainEvents
+  /**
+   * A beneficiary's node: checks that a part 4 redeemed from its CID is in its fiduciary's
+   * transparency log (src/services/log/hooks.ts), once the chain is verified and before the
+   * secret is computed.
+   */
+  checkPart4?: (part4CID: string, fiduciaryCID: string, options: AbortOptions) => Promise<void>
 }
 
 export function createOrderService (components: OrderComponents): OrderService {
@@ -325,6 +331,7 @@ export function createOrderService (components: OrderComponents): OrderService {
       const part1 = await verifiedPart(part1CID, view4.principalCID, '', documents, options)
       if (part1.header.recipients.includes(reader.cid)) assertSameOrder(doc3, decodeOrderPart(part1, recipientOf(reader)).document, 1, 'part 3 alters part 1')
       checkCommitment(doc3, part1CID)
+      await components.checkPart4?.(part4CID, fiduciaryCID, options)
       const keys = redemptionKeys(doc4, doc3.orderPart2!.commitmentPublicKey, reader, beneficiaryCID, { reference: view4.reference, part2CID })
       const result = await complete(view4, requestExtension, keys, options)
       released(view4.reference, reader.cid, part4CID, false)

@@ -189,6 +189,7 @@ test('a malicious fiduciary cannot lift the principal\'s share for a beneficiary
   const p3 = await seal(accomplice, doc3, [accomplice.pub, rogue.party.pub, benKey], p2.cid)
   const p4 = await seal(rogue.party, withPart4(doc3, p3.cid, seed), [rogue.party.pub, benKey], p3.cid)
   await beneficiary.plant(accomplice, p1, p2, p3, p4)
+  await rogue.publish(accomplice, p1, p2, p3, p4) // in its log too: the log must not be what stops it
   const oracle = await beneficiary.call('POST', '/v1/order/secret', { orderPart4CID: p4.cid })
   if (oracle.status === 200) {
     // what the node would have given away: k_f' + k_p, so k_p — and with the real order's k_f, its final key
@@ -209,6 +210,7 @@ test('a malicious fiduciary cannot lift the principal\'s share for a beneficiary
   const doc4 = withPart4(rogue.opened.get(released.body.orderPart3CID)!, released.body.orderPart3CID, randomBytes(32))
   const wrongSeed = await seal(rogue.party, doc4, [rogue.party.pub, benKey], released.body.orderPart3CID)
   await beneficiary.plant(wrongSeed)
+  await rogue.publish(wrongSeed)
   const mismatch = await beneficiary.call('POST', '/v1/order/secret', { orderPart4CID: wrongSeed.cid })
   assert.equal(mismatch.status, 502, show(mismatch.body))
   assert.equal(mismatch.body.code, 'ORDER_SECRET_MISMATCH')

@@ -1,0 +1,125 @@
+/**
+ * Reads another node's transparency log over HTTP (src/ports/log.ts LogReader): the newest
+ * checkpoint, consistency and inclusion proofs, the log key statement, and raw tiles (for
+ * `milagro log verify`). Every call has a timeout combined with the caller's signal and sends the
+ * node's bearer token when configured; answers are read up to a size limit (a hostile peer cannot
+ * make this node buffer without bound). Errors as the fulfil client maps them
+ * (src/adapters/peer/http.ts): a refusal with one of our codes keeps its code, 401 is
+ * PEER_UNAUTHORIZED, transport failures PEER_UNREACHABLE, anything else PEER_ERROR.
+ * `createFailoverLogReader` reads one node's log through several replicas.
+ * @module
+ */
+import type { AbortOptions } from '../../ports/common.ts'
+import { DtaError, ERRORS, isDtaError } from '../../errors.ts'
+import type { ErrorCode } from '../../errors.ts'
+import type { LogProofAnswer, LogReader } from '../../ports/log.ts'
+
+export interface HttpLogReaderInit {
+  /** Base URL of the node, e.g. http://127.0.0.1:5556 */
+  url: string
+  timeoutMs: number
+  bearerToken?: string
+  /** Largest answer read, in bytes (default 1 MiB). */
+  maxBytes?: number
+}
+
+export interface HttpLogReader extends LogReader {
+  /** GET `/v1/log/<path>` as bytes (a tile, an entry bundle, the checkpoint). */
+  raw (path: string, options?: AbortOptions): Promise<Uint8Array>
+}
+
+async function readCapped (response: Response, max: number, what: string): Promise<Uint8Array> {
+  const reader = response.body?.getReader()
+  if (reader === undefined) return new Uint8Array(0)
+  const chunks: Uint8Array[] = []
+  let length = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    length += value.length
+    if (length > max) {
+      await reader.cancel()
+      throw new DtaError('PEER_ERROR', `${what} answered more than ${max} bytes`)
+    }
+    chunks.push(value)
+  }
+  return new Uint8Array(Buffer.concat(chunks))
+}
+
+export function createHttpLogReader (init: HttpLogReaderInit): HttpLogReader {
+  const base = init.url.replace(/\/+$/, '')
+  const max = init.maxBytes ?? 1024 * 1024
+  async function get (path: string, options: AbortOptions = {}): Promise<Uint8Array> {
+    const signals = [AbortSignal.timeout(init.timeoutMs)]
+    if (options.signal !== undefined) signals.push(options.signal)
+    const headers: Record<string, string> = {}
+    if (init.bearerToken !== undefined && init.bearerToken !== '') headers.authorization = `Bearer ${init.bearerToken}`
+    const url = `${base}/v1/log/${path}`
+    let response: Response
+    let body: Uint8Array
+    try {
+      response = await fetch(url, { headers, signal: AbortSignal.any(signals) })
+      body = await readCapped(response, max, url)
+    } catch (err) {
+      if (isDtaError(err)) throw err
+      if (options.signal?.aborted === true) throw new DtaError('ABORTED', undefined, { cause: err })
+      throw new DtaError('PEER_UNREACHABLE', url, { cause: err })
+    }
+    if (response.ok) return body
+    let code: unknown
+    try { code = (JSON.parse(Buffer.from(body).toString('utf8')) as { code?: unknown } | null)?.code } catch { code = undefined }
+    if (response.status === 401) throw new DtaError('PEER_UNAUTHORIZED', `${path} answered 401${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
+    if (response.status < 500 && typeof code === 'string' && Object.hasOwn(ERRORS, code)) throw new DtaError(code as ErrorCode, `answered by ${base} on /v1/log/${path.split('?')[0]}`)
+    throw new DtaError('PEER_ERROR', `/v1/log/${path.split('?')[0]} answered ${response.status}${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
+  }
+  async function json<T> (path: string, options?: AbortOptions): Promise<T> {
+    const body = await get(path, options)
+    try {
+      return JSON.parse(Buffer.from(body).toString('utf8')) as T
+    } catch (err) {
+      throw new DtaError('PEER_ERROR', `/v1/log/${path.split('?')[0]} answered without JSON`, { cause: err })
+    }
+  }
+  return {
+    raw: get,
+    checkpoint: async (options) => Buffer.from(await get('checkpoint', options)).toString('utf8'),
+    async consistency (first, second, options) {
+      const answer = await json<{ consistencyProof?: unknown }>(`proof/consistency?first=${first}&second=${second}`, options)
+      if (!Array.isArray(answer.consistencyProof)) throw new DtaError('PEER_ERROR', 'no consistencyProof in the answer')
+      return answer.consistencyProof as string[]
+    },
+    inclusion: async (cid, options) => await json<LogProofAnswer>(`proof/inclusion?cid=${encodeURIComponent(cid)}`, options),
+    async keyDocument (options) {
+      const answer = await json<{ logKeyDocumentCID?: unknown, document?: unknown }>('key', options)
+      if (typeof answer.logKeyDocumentCID !== 'string' || typeof answer.document !== 'string') throw new DtaError('PEER_ERROR', 'no log key statement in the answer')
+      return { cid: answer.logKeyDocumentCID, bytes: new Uint8Array(Buffer.from(answer.document, 'base64')) }
+    },
+  }
+}
+
+/** One node's log behind several URLs: each call tries the next replica when one cannot be reached or fails on its side. */
+export function createFailoverLogReader (replicas: readonly LogReader[]): LogReader {
+  if (replicas.length === 0) throw new DtaError('INTERNAL', 'a failover reader needs at least one replica')
+  let current = 0
+  async function call<T> (fn: (r: LogReader) => Promise<T>, options: AbortOptions = {}): Promise<T> {
+    let last: unknown
+    for (let i = 0; i < replicas.length; i++) {
+      const at = (current + i) % replicas.length
+      try {
+        const result = await fn(replicas[at]!)
+        current = at
+        return result
+      } catch (err) {
+        if (options.signal?.aborted === true || !(isDtaError(err, 'PEER_UNREACHABLE') || isDtaError(err, 'PEER_ERROR'))) throw err
+        last = err
+      }
+    }
+    throw last
+  }
+  return {
+    checkpoint: async (options) => await call(async r => await r.checkpoint(options), options),
+    consistency: async (first, second, options) => await call(async r => await r.consistency(first, second, options), options),
+    inclusion: async (cid, options) => await call(async r => await r.inclusion(cid, options), options),
+    keyDocument: async (options) => await call(async r => await r.keyDocument(options), options),
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The small hooks that put the log into the order cycle without changing the order services
+ * (src/services/order.ts, fulfil.ts): each wraps a service or a client the node already has.
+ *
+ * - `withLogProofs` (fiduciary): each fulfil answer gains `log` — its document's leaf index, the
+ *   inclusion proof and the newest signed checkpoint — and the log key statement inline. The
+ *   document is in the log already: the fulfil service wrote it through the logged store.
+ * - `checkedFiduciary` (principal): each fulfil answer is checked (check.ts) before the order
+ *   service sees it — the leaf this node expects is (part 2 or 4's CID, its type, the fiduciary).
+ * - `part4Check` (a beneficiary's node): `POST /v1/order/secret {orderPart4CID}` checks that
+ *   part 4 is in its fiduciary's log (asked of that fiduciary's log) before redeeming — the one
+ *   hook the order service calls itself (OrderComponents.checkPart4), once the chain is verified.
+ *   Only for fiduciaries this node can reach (its master fiduciary, itself): docs/log.md says so.
+ * @module
+ */
+import type { AbortOptions } from '../../ports/common.ts'
+import { DtaError, isDtaError } from '../../errors.ts'
+import { inline } from '../inline.ts'
+import type { LogReader } from '../../ports/log.ts'
+import type { FiduciaryClient } from '../../ports/peer.ts'
+import type { FulfilService } from '../../ports/api.ts'
+import type { LogChecker } from './check.ts'
+import type { TransparencyLog } from './log.ts'
+
+export function withLogProofs (fulfil: FulfilService, log: Pick<TransparencyLog, 'proof' | 'keyDocument'>): FulfilService {
+  async function prove<T extends { documents?: Record<string, string> }> (answer: T, cid: string, options?: AbortOptions): Promise<T> {
+    const { treeSize: _, ...proof } = await log.proof(cid, options)
+    const key = inline([[log.keyDocument.cid, log.keyDocument.bytes]])
+    return { ...answer, documents: { ...answer.documents, ...key }, log: proof }
+  }
+  return {
+    order: async (request, options) => { const a = await fulfil.order(request, options); return await prove(a, a.orderPart2CID, options) },
+    secret: async (request, options) => { const a = await fulfil.secret(request, options); return await prove(a, a.orderPart4CID, options) },
+  }
+}
+
+export function checkedFiduciary (client: FiduciaryClient, fiduciaryCID: string, reader: LogReader, checker: LogChecker): FiduciaryClient {
+  return {
+    async fulfillOrder (request, options) {
+      const answer = await client.fulfillOrder(request, options)
+      const cid = answer.orderPart2CID
+      await checker.check(fiduciaryCID, { type: 'order-2', cid, signer: fiduciaryCID }, answer.log, answer.documents, reader, { op: 'order.refused' }, options)
+      return answer
+    },
+    async fulfillOrderSecret (request, options) {
+      const answer = await client.fulfillOrderSecret(request, options)
+      const cid = answer.orderPart4CID
+      await checker.check(fiduciaryCID, { type: 'order-4', cid, signer: fiduciaryCID }, answer.log, answer.documents, reader, { op: 'release.refused' }, options)
+      return answer
+    },
+  }
+}
+
+/**
+ * The check a beneficiary's node makes before it redeems a part 4 from its CID alone (the order
+ * service calls it once the chain is verified, before the secret is computed): part 4 is in its
+ * fiduciary's log, asked of that log. Fiduciaries whose log this node cannot reach are not
+ * checked (`readerFor` gives undefined: docs/log.md says what that leaves open).
+ */
+export function part4Check (readerFor: (fiduciaryCID: string) => LogReader | undefined, checker: LogChecker): (part4CID: string, fiduciaryCID: string, options?: AbortOptions) => Promise<void> {
+  return async (cid, fiduciaryCID, options) => {
+    const reader = readerFor(fiduciaryCID)
+    if (reader === undefined) return
+    const context = { op: 'release.refused' as const }
+    const proof = await reader.inclusion(cid, options).catch(async (err: unknown) => {
+      if (!isDtaError(err, 'LOG_LEAF_NOT_FOUND')) throw err
+      throw await checker.refused(fiduciaryCID, new DtaError('LOG_NOT_INCLUDED', `the fiduciary's log holds no leaf for part 4 ${cid}`), context, options)
+    })
+    await checker.check(fiduciaryCID, { type: 'order-4', cid, signer: fiduciaryCID }, proof, undefined, reader, context, options)
+  }
+}
