@@ -13,6 +13,8 @@ import type { ErrorCode } from '../../../src/errors.ts'
 import { MIGRATIONS, openPostgresState, parseDatabaseUrl } from '../../../src/adapters/storage/postgres/index.ts'
 import type { StateRepository } from '../../../src/ports/state.ts'
 import { fakeSealed, stateConformance } from '../../conformance/state.ts'
+import { logStoreConformance } from '../../conformance/log-store.ts'
+import { leafHash, rootOfLeafHashes } from '../../../src/core/log/merkle.ts'
 import { startPostgres } from '../../helpers/postgres.ts'
 import type { TestPostgres } from '../../helpers/postgres.ts'
 
@@ -35,6 +37,21 @@ stateConformance('postgres', async () => {
   return {
     open: async () => await openPostgresState({ url: db.url, password: db.password }),
     cleanup: async () => {}
+  }
+})
+
+logStoreConformance('postgres', async () => {
+  const server = await pg()
+  const db = await server.createDatabase()
+  return {
+    async open () {
+      const state = await openPostgresState({ url: db.url, password: db.password })
+      return { storage: state.transparency!, close: async () => await state.close() }
+    },
+    cleanup: async () => {},
+    async tamperNode (level, index, hash) {
+      await server.psql(`ALTER TABLE log_nodes DISABLE TRIGGER log_nodes_no_change; UPDATE log_nodes SET hash = '\\x${Buffer.from(hash).toString('hex')}' WHERE level = ${level} AND idx = ${index}`, db.database)
+    },
   }
 })
 
@@ -89,6 +106,18 @@ describe('postgres state specifics', () => {
     assert.equal(await server.psql("SELECT released_to FROM orders WHERE reference = 'r1'", db.database), 'alice')
   })
 
+  it('the schema keeps the transparency log append-only, whatever the SQL', async () => {
+    const db = await server.createDatabase()
+    const state = await openPostgresState({ url: db.url, password: db.password })
+    const enc = new TextEncoder()
+    await state.transparency!.log.append([1, 2, 3].map(n => ({ key: `k${n}`, data: enc.encode(`leaf ${n}`) })), h => `o\n${h.size}\n`)
+    await state.close()
+    for (const attack of ["UPDATE log_leaves SET data = '\\x00'", 'DELETE FROM log_leaves', 'TRUNCATE log_nodes', "INSERT INTO log_leaves (idx, key, data) VALUES (9, 'k9', '\\x01')",
+      'UPDATE log_nodes SET hash = hash', 'UPDATE log_checkpoint SET size = 2', 'DELETE FROM log_checkpoint']) {
+      await assert.rejects(server.psql(attack, db.database), /append-only|in index order|never goes back|covers exactly/, attack)
+    }
+  })
+
   it('refuses a server whose commits are not durable (fsync off)', async () => {
     const db = await server.createDatabase()
     await server.reload('fsync', 'off')
@@ -120,6 +149,21 @@ describe('postgres: several processes on one database', () => {
       const seeds = new Set(await Promise.all(states.map(async s => Buffer.from((await s.getSeed(`order/fiduciary/${reference}`))!.sealed).toString('hex'))))
       assert.equal(seeds.size, 1)
     }
+  })
+
+  it('three replicas appending to the node\'s log at once keep one log: contiguous indexes, one tree', async () => {
+    const enc = new TextEncoder()
+    const sign = (h: { size: number, root: Uint8Array }): string => `o\n${h.size}\n${Buffer.from(h.root).toString('base64')}\n`
+    const results = await Promise.all(states.flatMap((s, r) => Array.from({ length: 10 }, async (_, i) =>
+      await s.transparency!.log.append([{ key: `r${r}-${i}`, data: enc.encode(`leaf ${r} ${i}`) }, { key: 'shared', data: enc.encode('twin') }], sign))))
+    assert.equal(new Set(results.map(r => r.indexes[1])).size, 1, 'one leaf for a key appended by all')
+    const indexes = [...results.map(r => r.indexes[0]!), results[0]!.indexes[1]!].sort((a, b) => a - b)
+    assert.deepEqual(indexes, Array.from({ length: 31 }, (_, i) => i), 'every index once, none skipped')
+    const cps = await Promise.all(states.map(async s => await s.transparency!.log.checkpoint()))
+    assert.deepEqual(cps.map(c => c?.size), [31, 31, 31])
+    assert.equal(new Set(cps.map(c => c?.note)).size, 1)
+    const all = [...(await states[0]!.transparency!.log.leaves(0, 31))]
+    assert.deepEqual(cps[0]!.root, rootOfLeafHashes(all.map(leafHash)))
   })
 
   it('a reused reference with another part 1, at another replica at the same time, is refused', async () => {

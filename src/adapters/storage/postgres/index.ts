@@ -9,7 +9,8 @@
  * - connection.ts — every method's wrapper (signal, closed check, error mapping), write
  *   transactions and their retry;
  * - rows.ts — rows → records;
- * - identities.ts, orders.ts, seeds.ts, sealed-plugin-values.ts, plugin-store.ts, audit.ts.
+ * - identities.ts, orders.ts, seeds.ts, sealed-plugin-values.ts, plugin-store.ts, audit.ts;
+ * - log.ts, log-seen.ts — the transparency log's storage (src/ports/log.ts), `transparency`.
  * Checks on the values crossing the port are shared with SQLite in ../validate.ts.
  * @module
  */

@@ -13,6 +13,9 @@
  * - the audit table is append-only: triggers refuse UPDATE, DELETE and TRUNCATE;
  * - a fiduciary order is released to one recipient at most: once `released_to` is set, a trigger
  *   refuses any other value, and the release decision is a conditional UPDATE on it.
+ * - the transparency log (version 2, docs/log.md) is append-only as in SQLite: leaves inserted in
+ *   index order and never changed, nodes never changed, the checkpoint and the checkpoints seen of
+ *   other logs never back to a smaller tree or another root, evidence kept.
  * Text keys that are listed in order (record ids, plugin keys) use COLLATE "C": byte order of the
  * UTF-8 text, as the port promises and SQLite does, whatever the database's locale.
  * @module
@@ -108,6 +111,93 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION audit_append_only();
       CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
         FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+    `
+  },
+  {
+    version: 2,
+    name: 'transparency log',
+    sql: `
+      CREATE FUNCTION log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'the log is append-only';
+      END $$;
+
+      CREATE TABLE log_leaves (
+        idx  bigint PRIMARY KEY CHECK (idx >= 0),
+        key  text NOT NULL UNIQUE,
+        data bytea NOT NULL
+      );
+      CREATE FUNCTION log_leaves_in_order() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.idx IS DISTINCT FROM (SELECT coalesce(max(idx) + 1, 0) FROM log_leaves) THEN
+          RAISE EXCEPTION 'log leaves are appended in index order';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER log_leaves_in_order BEFORE INSERT ON log_leaves FOR EACH ROW EXECUTE FUNCTION log_leaves_in_order();
+      CREATE TRIGGER log_leaves_no_change BEFORE UPDATE OR DELETE ON log_leaves FOR EACH ROW EXECUTE FUNCTION log_append_only();
+      CREATE TRIGGER log_leaves_no_truncate BEFORE TRUNCATE ON log_leaves FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+
+      CREATE TABLE log_nodes (
+        level smallint NOT NULL CHECK (level >= 0 AND level < 64),
+        idx   bigint NOT NULL CHECK (idx >= 0),
+        hash  bytea NOT NULL CHECK (length(hash) = 32),
+        PRIMARY KEY (level, idx)
+      );
+      CREATE TRIGGER log_nodes_no_change BEFORE UPDATE OR DELETE ON log_nodes FOR EACH ROW EXECUTE FUNCTION log_append_only();
+      CREATE TRIGGER log_nodes_no_truncate BEFORE TRUNCATE ON log_nodes FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+
+      CREATE TABLE log_checkpoint (
+        id   smallint PRIMARY KEY CHECK (id = 1),
+        size bigint NOT NULL CHECK (size >= 0),
+        root bytea NOT NULL CHECK (length(root) = 32),
+        note text NOT NULL
+      );
+      CREATE FUNCTION log_checkpoint_grows() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND (NEW.size < OLD.size OR (NEW.size = OLD.size AND NEW.root IS DISTINCT FROM OLD.root)) THEN
+          RAISE EXCEPTION 'the checkpoint never goes back';
+        END IF;
+        IF NEW.size IS DISTINCT FROM (SELECT coalesce(max(idx) + 1, 0) FROM log_leaves) THEN
+          RAISE EXCEPTION 'a checkpoint covers exactly the stored leaves';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER log_checkpoint_grows BEFORE INSERT OR UPDATE ON log_checkpoint FOR EACH ROW EXECUTE FUNCTION log_checkpoint_grows();
+      CREATE TRIGGER log_checkpoint_no_delete BEFORE DELETE ON log_checkpoint FOR EACH ROW EXECUTE FUNCTION log_append_only();
+      CREATE TRIGGER log_checkpoint_no_truncate BEFORE TRUNCATE ON log_checkpoint FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+
+      CREATE TABLE log_seen (
+        origin           text PRIMARY KEY,
+        size             bigint NOT NULL CHECK (size >= 0),
+        root             bytea NOT NULL CHECK (length(root) = 32),
+        note             text NOT NULL,
+        key_document_cid text NOT NULL,
+        updated_at       bigint NOT NULL
+      );
+      CREATE FUNCTION log_seen_grows() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.origin IS DISTINCT FROM OLD.origin OR NEW.size < OLD.size OR (NEW.size = OLD.size AND NEW.root IS DISTINCT FROM OLD.root) THEN
+          RAISE EXCEPTION 'a seen checkpoint never goes back';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER log_seen_grows BEFORE UPDATE ON log_seen FOR EACH ROW EXECUTE FUNCTION log_seen_grows();
+      CREATE TRIGGER log_seen_no_delete BEFORE DELETE ON log_seen FOR EACH ROW EXECUTE FUNCTION log_append_only();
+      CREATE TRIGGER log_seen_no_truncate BEFORE TRUNCATE ON log_seen FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+
+      CREATE TABLE log_evidence (
+        id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at     bigint NOT NULL,
+        origin text NOT NULL,
+        kind   text NOT NULL CHECK (kind IN ('fork', 'rollback')),
+        first  text NOT NULL,
+        second text NOT NULL,
+        detail text
+      );
+      CREATE INDEX log_evidence_origin ON log_evidence (origin, id);
+      CREATE TRIGGER log_evidence_no_change BEFORE UPDATE OR DELETE ON log_evidence FOR EACH ROW EXECUTE FUNCTION log_append_only();
+      CREATE TRIGGER log_evidence_no_truncate BEFORE TRUNCATE ON log_evidence FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
     `
   }
 ]

@@ -22,6 +22,8 @@ import { createAuditLog } from './audit.ts'
 import { PgConnection, postgresFailure } from './connection.ts'
 import type { Q, Row } from './connection.ts'
 import { createIdentityRepository } from './identities.ts'
+import { createPgLogStore } from './log.ts'
+import { createPgCheckpointStore } from './log-seen.ts'
 import { MIGRATIONS } from './migrations.ts'
 import type { Migration } from './migrations.ts'
 import { createOrderRepository } from './orders.ts'
@@ -148,6 +150,7 @@ export async function openPostgresState (options: PostgresStateOptions): Promise
     ...createSealedPluginValues(conn),
     ...createAuditLog(conn),
     pluginStore: plugin => createPluginStore(conn, plugin),
+    transparency: { log: createPgLogStore(conn), checkpoints: createPgCheckpointStore(conn) },
     close: async () => { await conn.close() }
   }
 }
