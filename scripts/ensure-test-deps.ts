@@ -7,21 +7,27 @@
  *   pkcs11 custody tests run against a SoftHSM2 token made in a temp folder;
  * - `curl` and `jq`: the original D-TA clients' flows (test/e2e/compat/original-clients.sh);
  * - PostgreSQL 15's server binaries (package postgresql-15): the PostgreSQL state tests start
- *   their own throwaway cluster (test/helpers/postgres.ts).
+ *   their own throwaway cluster (test/helpers/postgres.ts);
+ * - `go` and golang.org/x/mod (packages golang-go, golang-golang-x-mod-dev, which puts it under
+ *   /usr/share/gocode): the transparency log's independent check builds a Go verifier offline
+ *   (test/interop/tlog.test.ts).
  * @module
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 
 function has (cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+  return spawnSync('sh', ['-c', cmd.startsWith('test ') ? cmd : `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 }
 
+/** `command`: a program to find, or a `test …` condition. */
 const NEEDED: ReadonlyArray<{ command: string, pkg: string, why: string }> = [
   { command: 'ipfs_cid', pkg: 'ipfs-cid', why: 'the CID tests' },
   { command: 'softhsm2-util', pkg: 'softhsm2', why: 'the pkcs11 custody tests' },
   { command: 'curl', pkg: 'curl', why: 'the original clients\' flows' },
   { command: 'jq', pkg: 'jq', why: 'the original clients\' flows' },
   { command: '/usr/lib/postgresql/15/bin/postgres', pkg: 'postgresql-15', why: 'the PostgreSQL state tests' },
+  { command: 'go', pkg: 'golang-go', why: 'the Go cross-check of the transparency log' },
+  { command: 'test -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog', pkg: 'golang-golang-x-mod-dev', why: 'the Go cross-check of the transparency log' },
 ]
 
 const missing = NEEDED.filter(n => !has(n.command))
