@@ -155,6 +155,7 @@ export const ERRORS = {
   LOG_NOT_INCLUDED: { status: 502, message: 'The inclusion proof does not show the document in the signed log' },
   LOG_FORKED: { status: 502, message: 'The fiduciary\'s log is not consistent with a checkpoint seen before: it shows different histories (kept as evidence)' },
   LOG_ROLLED_BACK: { status: 502, message: 'The fiduciary\'s log is older than a checkpoint seen before and not a prefix of it: it was rolled back (kept as evidence)' },
+  LOG_VERIFY_FAILED: { status: 502, message: 'The log does not verify' },
 
   // ── orders and entitlement (PROTOCOL §2, §6) ─────────────────────────────────────────────
   ORDER_NOT_FOUND: { status: 404, message: 'No order with that reference' },

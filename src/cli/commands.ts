@@ -44,6 +44,7 @@ export const OPTION_HELP: Readonly<Record<OptionName, { value?: string, text: st
   'per-page': { value: 'N', text: 'entries per page, 1 to 100 (default 10)' },
   sort: { value: 'asc|desc', text: 'oldest or newest first (default desc)' },
   to: { value: 'BACKEND', text: 'pkcs11 or local' },
+  key: { value: 'VKEY', text: 'the log\'s verifier key (name+hash+key) to hold it to, from a node you trust or an earlier run (default: the key the node serves, checked only against the identity it claims)' },
   help: { text: 'this help' },
   version: { text: 'print the version' },
 }
@@ -173,6 +174,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: ['page', 'per-page'],
     summary: 'the custody audit trail, oldest first: id, time (UTC), operation, reference, actor, detail',
     examples: ['milagro audit', 'milagro audit --page 2 --per-page 100'],
+  },
+  {
+    name: 'log verify',
+    section: 'client',
+    args: ['URL?'],
+    options: ['key'],
+    summary: 'verify a node\'s transparency log: every tile and entry from the leaves up, against its signed checkpoint',
+    details: 'Downloads the checkpoint, every hash tile and entry bundle (C2SP tlog-tiles under /v1/log/), recomputes each tile and the root from the leaves, checks the checkpoint signature, and prints a summary (origin, size, root, the key, the leaves by type). Exits 1 on any failure (LOG_VERIFY_FAILED says what). URL: the node (default: --url, else the home\'s node). Pin the key with --key to hold the log to it; without it the key is the node\'s own statement, checked against the identity it claims.',
+    examples: ['milagro log verify', 'milagro log verify http://127.0.0.1:5556', 'milagro log verify http://fid:5556 --key milagro-dta/log/Qm…+1a2b3c4d+AR…'],
   },
   {
     name: 'custody migrate',

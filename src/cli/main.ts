@@ -3,7 +3,7 @@
  * (init on first run, then daemon — the README's one command), client commands that call a
  * running node's HTTP API so a person can use it without curl, and `custody`. This file finds the
  * command (parse.ts, from the table in commands.ts), answers --help and --version, and
- * dispatches; the commands are init.ts, daemon.ts (daemon, start), client.ts and custody.ts, each
+ * dispatches; the commands are init.ts, daemon.ts (daemon, start), client.ts, log.ts and custody.ts, each
  * imported only when run, so that `--help` and client commands load neither the server nor the
  * config validator.
  *
@@ -27,7 +27,8 @@ async function run_ (spec: CommandSpec, args: string[], values: Values): Promise
   else if (spec.section === 'custody') {
     const { resolveHome } = await import('../config/load.ts')
     await (await import('./custody.ts')).custodyCommand(resolveHome(), spec.name.split(' ').slice(1), values, message => new UsageError(message))
-  } else await (await import('./client.ts')).client(spec.name, args, values)
+  } else if (spec.name === 'log verify') await (await import('./log.ts')).logVerify(args, values)
+  else await (await import('./client.ts')).client(spec.name, args, values)
 }
 
 function usageFailure (err: UsageError, command: string | undefined): number {

@@ -29,6 +29,7 @@ export const OPTIONS = {
   'per-page': { type: 'string' },
   sort: { type: 'string' },
   to: { type: 'string' },
+  key: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const
