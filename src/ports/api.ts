@@ -152,6 +152,8 @@ export const FulfillOrderRequest = Type.Object({
   documentCID: Cid,
   extension: Type.Optional(ExtensionMap),
   documents: Type.Optional(InlineDocuments),
+  /** The size of the newest checkpoint of the fiduciary's log the caller has seen: the answer's `log` then proves consistency from it. */
+  logSize: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'The size of the newest checkpoint of this fiduciary\'s log the caller has seen (docs/log.md): the answer then carries the consistency proof from it' })),
 }, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
 /** Where a document is in a node's transparency log, and the signed tree that says so (docs/log.md). */
 export const LogProof = Type.Object({
@@ -159,6 +161,8 @@ export const LogProof = Type.Object({
   inclusionProof: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64, description: 'RFC 9162 inclusion proof of the leaf in the checkpoint\'s tree: base64 hashes, bottom first' }),
   checkpoint: Type.String({ maxLength: 16384, description: 'The log\'s signed checkpoint (C2SP tlog-checkpoint in a signed note) the proof is against' }),
   logKeyDocumentCID: CidOut('CID of the node\'s log key statement (sent inline in `documents`)'),
+  consistencyFrom: Type.Optional(Type.Integer({ minimum: 0, description: 'The request\'s logSize, when it asked for a consistency proof' })),
+  consistencyProof: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64, description: 'RFC 9162 consistency proof from the tree of size consistencyFrom to the checkpoint\'s' })),
 }, { description: 'The answer\'s document in the fiduciary\'s transparency log' })
 export const FulfillOrderResponse = Type.Object({ orderPart2CID: CidOut('CID of order part 2'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments), log: Type.Optional(LogProof) }, { 'x-response-description': 'Part 2: the commitment, signed by this fiduciary, with its place in the fiduciary\'s log' })
 export const FulfillOrderSecretRequest = Type.Object({
@@ -166,6 +170,8 @@ export const FulfillOrderSecretRequest = Type.Object({
   documentCID: Cid,
   extension: Type.Optional(ExtensionMap),
   documents: Type.Optional(InlineDocuments),
+  /** The size of the newest checkpoint of the fiduciary's log the caller has seen: the answer's `log` then proves consistency from it. */
+  logSize: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'The size of the newest checkpoint of this fiduciary\'s log the caller has seen (docs/log.md): the answer then carries the consistency proof from it' })),
 }, { additionalProperties: false, examples: [{ orderPart3CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
 export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: CidOut('CID of order part 4'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments), log: Type.Optional(LogProof) }, { 'x-response-description': 'Part 4: the seed, encrypted to the entitled recipient only, with its place in the fiduciary\'s log' })
 

@@ -138,6 +138,9 @@ export interface LogProofAnswer {
   inclusionProof: string[]
   checkpoint: string
   logKeyDocumentCID: string
+  /** With a request's `logSize`: the consistency proof from that size to the checkpoint's. */
+  consistencyFrom?: number
+  consistencyProof?: string[]
 }
 
 /** Another node's log, read over the network (src/adapters/peer/log-http.ts) or in process. */

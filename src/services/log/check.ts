@@ -9,7 +9,9 @@
  * 4. the leaf this node expects — the document's CID, its type, the fiduciary as signer — is in
  *    that tree (LOG_NOT_INCLUDED);
  * 5. the tree is consistent with the newest checkpoint this node has seen of that log: a larger
- *    tree extends it (a consistency proof fetched from the fiduciary), the same size has the same
+ *    tree extends it (the consistency proof the answer carried from the size the request named,
+ *    else one fetched from the fiduciary — a carried proof that fails is not evidence, a fetched
+ *    one is), the same size has the same
  *    root, a smaller one is a prefix of it — else LOG_FORKED or LOG_ROLLED_BACK, and the two
  *    checkpoints are kept as evidence (CheckpointStore.recordEvidence). The newest checkpoint is
  *    then remembered, by compare-and-set, so concurrent answers never make it go back.
@@ -116,20 +118,26 @@ export class LogChecker {
     if (!verifyInclusion(leafHash(encodeLeaf(leaf)), proof.leafIndex, cp.size, hashes(proof.inclusionProof, 'LOG_NOT_INCLUDED'), cp.root)) {
       throw new DtaError('LOG_NOT_INCLUDED', `${leaf.type} ${leaf.cid} at ${proof.leafIndex} in the tree of ${cp.size}`)
     }
-    await this.consistent(origin, cp, proof.logKeyDocumentCID, reader, `${leaf.type} ${leaf.cid} from ${fiduciaryCID}`, options)
+    const sent = Number.isSafeInteger(proof.consistencyFrom) && Array.isArray(proof.consistencyProof) ? { from: proof.consistencyFrom!, proof: proof.consistencyProof } : undefined
+    await this.consistent(origin, cp, proof.logKeyDocumentCID, reader, `${leaf.type} ${leaf.cid} from ${fiduciaryCID}`, options, sent)
     return cp
+  }
+
+  /** The size of the newest checkpoint seen of a fiduciary's log (a request's `logSize`), if any. */
+  async seenSize (fiduciaryCID: string, options: AbortOptions = {}): Promise<number | undefined> {
+    return (await this.#c.checkpoints.seen(originOf(fiduciaryCID), options))?.size
   }
 
   /**
    * Holds a verified checkpoint against the newest seen of its log, fetching a consistency proof
    * from `reader`, and remembers the newer of the two. LOG_FORKED / LOG_ROLLED_BACK with evidence.
    */
-  async consistent (origin: string, cp: SignedCheckpoint, keyDocumentCid: string, reader: LogReader, shownBy: string, options: AbortOptions = {}): Promise<void> {
+  async consistent (origin: string, cp: SignedCheckpoint, keyDocumentCid: string, reader: LogReader, shownBy: string, options: AbortOptions = {}, sent?: { from: number, proof: unknown[] }): Promise<void> {
     // One check at a time per log in this process: concurrent answers would otherwise keep
     // replacing the newest checkpoint under each other's compare-and-set (found by npm run bench
     // at 32 concurrent cycles). Another process sharing the state is what the retries are for.
     const previous = this.#queues.get(origin) ?? Promise.resolve()
-    const mine = previous.then(async () => { await this.#consistent(origin, cp, keyDocumentCid, reader, shownBy, options) })
+    const mine = previous.then(async () => { await this.#consistent(origin, cp, keyDocumentCid, reader, shownBy, options, sent) })
     const tail = mine.catch(() => {})
     this.#queues.set(origin, tail)
     try {
@@ -139,7 +147,7 @@ export class LogChecker {
     }
   }
 
-  async #consistent (origin: string, cp: SignedCheckpoint, keyDocumentCid: string, reader: LogReader, shownBy: string, options: AbortOptions): Promise<void> {
+  async #consistent (origin: string, cp: SignedCheckpoint, keyDocumentCid: string, reader: LogReader, shownBy: string, options: AbortOptions, sent: { from: number, proof: unknown[] } | undefined): Promise<void> {
     const { checkpoints } = this.#c
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const seen = await checkpoints.seen(origin, options)
@@ -156,7 +164,11 @@ export class LogChecker {
         throw await this.#evidence('fork', seen, cp, `${shownBy}: the same size, another root`, options)
       }
       if (cp.size > seen.size) {
-        await this.#proven(reader, seen.size, cp.size, seen.root, cp.root, 'fork', seen, cp, shownBy, options)
+        // the proof the answer carried, when it starts from this size and holds; else ask the log
+        const carried = sent?.from === seen.size && sent.proof.length <= 64 && sent.proof.every(h => typeof h === 'string')
+          ? (() => { try { return verifyConsistency(seen.size, cp.size, seen.root, cp.root, hashes(sent.proof, 'LOG_FORKED')) } catch { return false } })()
+          : false
+        if (!carried) await this.#proven(reader, seen.size, cp.size, seen.root, cp.root, 'fork', seen, cp, shownBy, options)
         if (await checkpoints.recordSeen(next, seen.size, options)) return
         continue
       }

@@ -7,6 +7,8 @@
  *   document is in the log already: the fulfil service wrote it through the logged store.
  * - `checkedFiduciary` (principal): each fulfil answer is checked (check.ts) before the order
  *   service sees it — the leaf this node expects is (part 2 or 4's CID, its type, the fiduciary).
+ *   The request says the size of the newest checkpoint seen of that log (`logSize`), so the
+ *   answer can carry the consistency proof from it and the check needs no second round trip.
  * - `part4Check` (a beneficiary's node): `POST /v1/order/secret {orderPart4CID}` checks that
  *   part 4 is in its fiduciary's log (asked of that fiduciary's log) before redeeming — the one
  *   hook the order service calls itself (OrderComponents.checkPart4), once the chain is verified.
@@ -22,28 +24,30 @@ import type { FulfilService } from '../../ports/api.ts'
 import type { LogChecker } from './check.ts'
 import type { TransparencyLog } from './log.ts'
 
-export function withLogProofs (fulfil: FulfilService, log: Pick<TransparencyLog, 'proof' | 'keyDocument'>): FulfilService {
-  async function prove<T extends { documents?: Record<string, string> }> (answer: T, cid: string, options?: AbortOptions): Promise<T> {
-    const { treeSize: _, ...proof } = await log.proof(cid, options)
+export function withLogProofs (fulfil: FulfilService, log: Pick<TransparencyLog, 'proof' | 'keyDocument' | 'consistency'>): FulfilService {
+  async function prove<T extends { documents?: Record<string, string> }> (answer: T, cid: string, logSize: number | undefined, options?: AbortOptions): Promise<T> {
+    const { treeSize, ...proof } = await log.proof(cid, options)
     const key = inline([[log.keyDocument.cid, log.keyDocument.bytes]])
-    return { ...answer, documents: { ...answer.documents, ...key }, log: proof }
+    // the caller's newest checkpoint of this log, when it said: save it the round trip for the consistency proof
+    const consistency = logSize !== undefined && logSize <= treeSize ? { consistencyFrom: logSize, consistencyProof: await log.consistency(logSize, treeSize, options) } : {}
+    return { ...answer, documents: { ...answer.documents, ...key }, log: { ...proof, ...consistency } }
   }
   return {
-    order: async (request, options) => { const a = await fulfil.order(request, options); return await prove(a, a.orderPart2CID, options) },
-    secret: async (request, options) => { const a = await fulfil.secret(request, options); return await prove(a, a.orderPart4CID, options) },
+    order: async (request, options) => { const a = await fulfil.order(request, options); return await prove(a, a.orderPart2CID, request.logSize, options) },
+    secret: async (request, options) => { const a = await fulfil.secret(request, options); return await prove(a, a.orderPart4CID, request.logSize, options) },
   }
 }
 
 export function checkedFiduciary (client: FiduciaryClient, fiduciaryCID: string, reader: LogReader, checker: LogChecker): FiduciaryClient {
   return {
     async fulfillOrder (request, options) {
-      const answer = await client.fulfillOrder(request, options)
+      const answer = await client.fulfillOrder({ ...request, logSize: await checker.seenSize(fiduciaryCID, options) }, options)
       const cid = answer.orderPart2CID
       await checker.check(fiduciaryCID, { type: 'order-2', cid, signer: fiduciaryCID }, answer.log, answer.documents, reader, { op: 'order.refused' }, options)
       return answer
     },
     async fulfillOrderSecret (request, options) {
-      const answer = await client.fulfillOrderSecret(request, options)
+      const answer = await client.fulfillOrderSecret({ ...request, logSize: await checker.seenSize(fiduciaryCID, options) }, options)
       const cid = answer.orderPart4CID
       await checker.check(fiduciaryCID, { type: 'order-4', cid, signer: fiduciaryCID }, answer.log, answer.documents, reader, { op: 'release.refused' }, options)
       return answer

@@ -87,6 +87,7 @@ export async function logNetwork (plugin: Plugin): Promise<LogNetwork> {
   const log = {
     get keyDocument () { return current.log.keyDocument },
     proof: async (cid: string, o?: { signal?: AbortSignal }) => await current.log.proof(cid, o),
+    consistency: async (a: number, b: number, o?: { signal?: AbortSignal }) => await current.log.consistency(a, b, o),
   }
   const fulfil = withLogProofs(createFulfilService({
     documents: logged, state: f.state, custody: f.custody, identities: fIdentities, plugin, pluginContext: createPluginContext(plugin, f.state, f.custody), node: fHeld, cidOf: cidV0Of,

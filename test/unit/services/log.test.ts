@@ -59,6 +59,27 @@ describe('the log in an order cycle', () => {
     assert.ok(seen!.size >= before + 64)
   })
 
+  it('the answer proves consistency from the size the request said it saw; a carried proof that fails is no evidence', async () => {
+    const seenBefore = (await net.principal.log.checkpoints.seen(originOf(net.fiduciary.cid)))!.size
+    let carried: { from?: number, proof?: string[] } = {}
+    net.answers(async a => { carried = { from: a.log?.consistencyFrom, proof: a.log?.consistencyProof }; return a })
+    try {
+      await net.principal.order.create({})
+    } finally {
+      net.answers(undefined)
+    }
+    assert.equal(carried.from, seenBefore)
+    assert.ok(Array.isArray(carried.proof) && carried.proof.length > 0)
+    net.answers(async a => ({ ...a, log: { ...a.log!, consistencyProof: [Buffer.alloc(32, 7).toString('base64')] } }))
+    try {
+      await net.principal.order.create({})
+    } finally {
+      net.answers(undefined)
+    }
+    assert.deepEqual(await net.principal.log.checkpoints.listEvidence({ limit: 10 }), [], 'fetched from the log instead, which holds')
+    assert.deepEqual(await refusals(net.principal), [])
+  })
+
   it('40 checkpoints checked at once, in shuffled order, with a slow log: all accepted, the newest kept', async () => {
     const log = net.fiduciary.forks.a.log
     const notes: string[] = []
