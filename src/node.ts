@@ -27,6 +27,7 @@ import type { FulfilService, NodeServices, OrderService, StatusResponse } from '
 import { createPluginContext } from './services/context.ts'
 import { createAuditService } from './services/audit.ts'
 import { createFulfilService } from './services/fulfil.ts'
+import { createHealthService } from './services/health.ts'
 import { Identities } from './services/identities.ts'
 import { createIdentityService } from './services/identity.ts'
 import { createOrderService } from './services/order.ts'
@@ -94,6 +95,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
 
     let fulfil: FulfilService | undefined
     let order: OrderService | undefined
+    /** The fiduciary this node orders from when it is another node (readiness checks it). */
+    let remoteFiduciary: FiduciaryClient | undefined
     if (nodeType !== 'principal') fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
     if (nodeType !== 'fiduciary') {
       let fiduciary: FiduciaryClient
@@ -106,6 +109,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
         const client = (url: string): FiduciaryClient => createHttpFiduciaryClient({ url, timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken })
         const urls = [config.node.masterFiduciaryServer, ...config.node.masterFiduciaryReplicas]
         fiduciary = urls.length === 1 ? client(urls[0]!) : createFailoverFiduciaryClient(urls.map(client))
+        remoteFiduciary = fiduciary
         fiduciaryCID = config.node.masterFiduciaryNodeID
       }
       const trustedFiduciaries = new Set(config.node.trustedFiduciaries.length > 0 ? config.node.trustedFiduciaries : [fiduciaryCID])
@@ -125,7 +129,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       listenAddrs: documents.multiaddrs(),
       connectedPeers: documents.connectedPeers().length,
     })
-    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }) }
+    const health = createHealthService({ state, custody, documents, ...(remoteFiduciary === undefined ? {} : { fiduciary: remoteFiduciary }) })
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), health }
     const app = await buildApp({
       metrics,
       services,

@@ -202,6 +202,13 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   const ext = extensionSchemas(options.plugin?.extensionFields)
 
+  app.get('/v1/health/live', { schema: { ...S.OPERATIONS.live, tags: ['status'], security: [], response: { 200: S.LiveResponse, ...errorResponses } } },
+    async () => ({ status: 'live' as const }))
+  app.get('/v1/health/ready', { schema: { ...S.OPERATIONS.ready, tags: ['status'], security: [], response: { 200: S.ReadyResponse, 503: S.ReadyResponse, ...errorResponses } } },
+    async (request, reply) => {
+      const ready = await (services.health?.ready({ signal: signalOf(request) }) ?? Promise.resolve({ status: 'ready' as const, checks: {} }))
+      return await reply.code(ready.status === 'ready' ? 200 : 503).send(ready)
+    })
   app.get('/v1/status', { schema: { ...S.OPERATIONS.status, tags: ['status'], security: [], response: { 200: S.StatusResponse, ...errorResponses } } },
     async () => await services.status())
 

@@ -53,6 +53,17 @@ export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): Fiduc
   return {
     fulfillOrder: async (request, options) => await call('/v1/fulfill/order', request, options),
     fulfillOrderSecret: async (request, options) => await call('/v1/fulfill/order/secret', request, options),
+    async ping (options = {}) {
+      const signals = [AbortSignal.timeout(init.timeoutMs), ...(options.signal === undefined ? [] : [options.signal])]
+      let response: Response
+      try {
+        response = await fetch(`${base}/v1/health/live`, { signal: AbortSignal.any(signals) })
+        await response.body?.cancel()
+      } catch (err) {
+        throw new DtaError('PEER_UNREACHABLE', `${base}/v1/health/live`, { cause: err })
+      }
+      if (!response.ok) throw new DtaError('PEER_ERROR', `/v1/health/live answered ${response.status}`)
+    },
   }
 }
 
@@ -85,5 +96,7 @@ export function createFailoverFiduciaryClient (replicas: readonly FiduciaryClien
   return {
     fulfillOrder: async (request, options) => await call(async c => await c.fulfillOrder(request, options), options),
     fulfillOrderSecret: async (request, options) => await call(async c => await c.fulfillOrderSecret(request, options), options),
+    // ready when any replica answers
+    ping: async (options) => { await call(async c => { await c.ping?.(options) }, options) },
   }
 }
