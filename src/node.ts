@@ -32,6 +32,9 @@ import { Identities } from './services/identities.ts'
 import { createIdentityService } from './services/identity.ts'
 import { createOrderService } from './services/order.ts'
 import { openCustody, openDocuments, openState, Resources, withSetting } from './wiring.ts'
+import { readTlsMaterial, serverTlsOptions } from './adapters/tls.ts'
+import type { TlsFile } from './adapters/tls.ts'
+import { resolveInHome } from './config/load.ts'
 
 export { initNode } from './init.ts'
 export type { InitOptions } from './init.ts'
@@ -52,6 +55,10 @@ export interface DtaNode {
   start (): Promise<string>
   /** The metrics listener's host:port once started, or undefined when it is off. */
   metricsAddress (): string | undefined
+  /** Whether the API serves HTTPS. */
+  readonly https: boolean
+  /** Reads the API's certificate and key again and uses them for new connections (SIGHUP); open ones keep theirs. */
+  reloadTls (): Promise<void>
   stop (): Promise<void>
 }
 
@@ -74,6 +81,19 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
   const metrics = createMetrics()
   const events = fanOut(options.logger === undefined ? [metrics.events] : [logDomainEvents(options.logger), metrics.events])
   const resources = new Resources()
+  // TLS files are checked before anything is opened: a bad one is TLS_FILE_INVALID naming its setting.
+  const serverTls = async (): Promise<ReturnType<typeof serverTlsOptions> | undefined> => {
+    const h = config.http
+    if (h.tlsCertFile === '') return undefined
+    const file = (key: 'tlsCertFile' | 'tlsKeyFile' | 'tlsClientCaFile'): TlsFile => ({ path: resolveInHome(home, h[key]), setting: `http.${key}` })
+    return serverTlsOptions(await readTlsMaterial({ cert: file('tlsCertFile'), key: file('tlsKeyFile'), ...(h.tlsClientCaFile === '' ? {} : { ca: file('tlsClientCaFile') }) }))
+  }
+  const https = await serverTls()
+  const h = config.http
+  const clientTls = await readTlsMaterial({
+    ...(h.tlsClientCertFile === '' ? {} : { cert: { path: resolveInHome(home, h.tlsClientCertFile), setting: 'http.tlsClientCertFile' }, key: { path: resolveInHome(home, h.tlsClientKeyFile), setting: 'http.tlsClientKeyFile' } }),
+    ...(h.fiduciaryCaFile === '' ? {} : { ca: { path: resolveInHome(home, h.fiduciaryCaFile), setting: 'http.fiduciaryCaFile' } }),
+  })
   try {
     const custody = metrics.timeCustody(await openCustody(home, config))
     resources.add(async () => await custody.close())
@@ -106,7 +126,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
         fiduciary = { fulfillOrder: local.order, fulfillOrderSecret: local.secret }
         fiduciaryCID = node.cid
       } else {
-        const client = (url: string): FiduciaryClient => createHttpFiduciaryClient({ url, timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken })
+        const client = (url: string): FiduciaryClient => createHttpFiduciaryClient({ url, timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken, tls: clientTls })
         const urls = [config.node.masterFiduciaryServer, ...config.node.masterFiduciaryReplicas]
         fiduciary = urls.length === 1 ? client(urls[0]!) : createFailoverFiduciaryClient(urls.map(client))
         remoteFiduciary = fiduciary
@@ -141,6 +161,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       version: VERSION,
       auth,
       allowedHosts: config.http.allowedHosts,
+      ...(https === undefined ? {} : { https }),
     })
     resources.add(async () => await app.close())
     resources.add(async () => await metrics.close())
@@ -167,6 +188,12 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
         return address
       },
       metricsAddress: () => metricsAddress,
+      https: https !== undefined,
+      async reloadTls () {
+        const next = await serverTls()
+        if (next === undefined) return
+        ;(app.server as unknown as { setSecureContext: (options: object) => void }).setSecureContext(next)
+      },
       async stop () {
         await resources.closeAll()
       },

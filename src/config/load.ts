@@ -276,6 +276,8 @@ function crossCheck (config: Plain, sources: Map<string, string>, problems: Prob
   }
   both('node', 'masterFiduciaryServer', 'masterFiduciaryNodeID', 'are set together (init --masterfiduciarynode CID,URL) or not at all')
   both('http', 'oidcIssuer', 'oidcAudience', 'are set together or not at all')
+  both('http', 'tlsCertFile', 'tlsKeyFile', 'are set together (HTTPS) or not at all')
+  both('http', 'tlsClientCertFile', 'tlsClientKeyFile', 'are set together (a client certificate for the fiduciary) or not at all')
   const node = isPlainObject(config.node) ? config.node : {}
   if (node.datastore === 'postgres' && node.databaseUrl === '') {
     problems.add('node.databaseUrl', sources.get('node.databaseUrl') ?? sources.get('node.datastore'), 'is needed when node.datastore is postgres (postgres://role@host/database)')

@@ -46,12 +46,16 @@ import type { ExtensionField, ExtensionFields, Plugin } from '../ports/plugin.ts
 import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
+import { registerClientCertificateCheck } from './client-certificate.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
+import type { serverTlsOptions } from '../adapters/tls.ts'
 import { validationMessage } from './validation.ts'
 import * as S from '../ports/api.ts'
 
 export interface AppOptions {
   services: NodeServices
+  /** Serve HTTPS with these options (src/adapters/tls.ts serverTlsOptions); with `ca`, /v1/fulfill/* needs a client certificate (client-certificate.ts). */
+  https?: ReturnType<typeof serverTlsOptions>
   /** Largest accepted request body in bytes. */
   bodyLimit: number
   /** Whole-request timeout in milliseconds (0 = none). */
@@ -124,6 +128,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { services } = options
   const allowedHosts = checkAllowedHosts(options.allowedHosts)
   const app = Fastify({
+    ...(options.https === undefined ? {} : { https: options.https }),
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     bodyLimit: options.bodyLimit,
     requestTimeout: options.requestTimeoutMs,
@@ -159,6 +164,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   options.metrics?.instrument(app, { allowedHosts })
   if (options.auth !== undefined) registerBearerAuth(app, options.auth)
+  if (options.https?.ca !== undefined) registerClientCertificateCheck(app as unknown as FastifyInstance)
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))
 
