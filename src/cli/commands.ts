@@ -195,6 +195,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['milagro custody migrate --to pkcs11', 'milagro custody migrate --to local'],
   },
   {
+    name: 'custody rotate',
+    section: 'custody',
+    args: [],
+    options: ['json'],
+    summary: 'a new key-encryption key for the same backend, every sealed record re-sealed under it (resumable)',
+    details: 'Stop the node first. local: a new key file; passphrase: the new one from MILAGRO_NEWPASSPHRASE (the current one in MILAGRO_NODE_PASSPHRASE); pkcs11: a new key in the same token. An interrupted rotation resumes with the same new key when run again; the old key is kept.',
+    examples: ['milagro custody rotate', 'MILAGRO_NODE_PASSPHRASE=old MILAGRO_NEWPASSPHRASE=new milagro custody rotate'],
+  },
+  {
     name: 'custody status',
     section: 'custody',
     args: [],

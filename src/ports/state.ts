@@ -297,9 +297,10 @@ export type AuditOp =
   | 'seed.released'
   | 'seed.resealed'
   | 'release.refused'
+  | 'custody.rotated'
 
 export const AUDIT_OPS: readonly AuditOp[] = [
-  'identity.created', 'order.created', 'order.refused', 'seed.created', 'seed.released', 'seed.resealed', 'release.refused'
+  'identity.created', 'order.created', 'order.refused', 'seed.created', 'seed.released', 'seed.resealed', 'release.refused', 'custody.rotated'
 ]
 
 export interface NewAuditEntry {
