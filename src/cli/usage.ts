@@ -22,6 +22,7 @@ export const OPTIONS = {
   name: { type: 'string', multiple: true },
   days: { type: 'string' },
   client: { type: 'boolean' },
+  key: { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean' },
