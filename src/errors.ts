@@ -94,6 +94,7 @@ export const ERRORS = {
   TLS_FILE_INVALID: { status: 500, message: 'A TLS certificate, key or CA file is missing, unreadable, insecure or malformed' },
   TLS_CLIENT_CERT_REQUIRED: { status: 401, message: 'This call needs a client certificate verified by the node\'s client CA' },
   TLS_CLIENT_MISMATCH: { status: 403, message: 'The client certificate names another identity than the one the request acts as' },
+  POLICY_DENIED: { status: 403, message: 'The caller\'s token is not granted this operation (http.policies)' },
 
   // ── state (PROTOCOL §9) ───────────────────────────────────────────────────────────────────
   STATE_UNAVAILABLE: { status: 503, message: 'The state database is not available' },

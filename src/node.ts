@@ -17,6 +17,8 @@ import type { Config } from './config/schema.ts'
 import { buildApp } from './http/app.ts'
 import { createBearerVerifier } from './http/auth.ts'
 import { createMetrics } from './http/metrics.ts'
+import { parsePolicies } from './http/policy.ts'
+import type { PolicyRecords } from './http/policy.ts'
 import { logDomainEvents } from './logging.ts'
 import { createPlugin } from './plugins/registry.ts'
 import type { NetworkDocumentStore } from './ports/document-store.ts'
@@ -77,6 +79,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
   }
   // OAuth2 bearer tokens on the API when an issuer is configured (src/http/auth.ts).
   const auth = config.http.oidcIssuer === '' ? undefined : createBearerVerifier({ issuer: config.http.oidcIssuer, audience: config.http.oidcAudience })
+  const policyRules = parsePolicies(config.http.policies)
   // What the services report goes to the log (one info line per event) and to the metrics.
   const metrics = createMetrics()
   const events = fanOut(options.logger === undefined ? [metrics.events] : [logDomainEvents(options.logger), metrics.events])
@@ -162,6 +165,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       auth,
       allowedHosts: config.http.allowedHosts,
       ...(https === undefined ? {} : { https }),
+      policies: { rules: policyRules, records: policyRecords(state) },
     })
     resources.add(async () => await app.close())
     resources.add(async () => await metrics.close())
@@ -201,6 +205,16 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
   } catch (err) {
     await resources.closeAll()
     throw err
+  }
+}
+
+/** Where the policies keep who placed each order (a store of its own) and record denials (the audit trail). */
+function policyRecords (state: StateRepository): PolicyRecords {
+  const placed = state.pluginStore('node-policy')
+  return {
+    placedBy: async (reference) => { const v = await placed.get(`placed/${reference}`); return typeof v === 'string' ? v : undefined },
+    recordPlaced: async (reference, subject) => { await placed.put(`placed/${reference}`, subject.slice(0, 512)) },
+    denied: async (subject, operation, detail) => { await state.appendAudit({ op: 'access.denied', actor: subject.slice(0, 512), detail: `${operation}: ${detail}`.slice(0, 1000) }) },
   }
 }
 

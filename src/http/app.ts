@@ -47,6 +47,8 @@ import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
 import { registerClientCertificateCheck } from './client-certificate.ts'
+import { registerPolicies } from './policy.ts'
+import type { PolicyRecords, PolicyRule } from './policy.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
 import type { serverTlsOptions } from '../adapters/tls.ts'
 import { validationMessage } from './validation.ts'
@@ -54,6 +56,8 @@ import * as S from '../ports/api.ts'
 
 export interface AppOptions {
   services: NodeServices
+  /** With `auth`: the policies (src/http/policy.ts) and where they record. */
+  policies?: { rules: readonly PolicyRule[], records: PolicyRecords }
   /** Serve HTTPS with these options (src/adapters/tls.ts serverTlsOptions); with `ca`, /v1/fulfill/* needs a client certificate (client-certificate.ts). */
   https?: ReturnType<typeof serverTlsOptions>
   /** Largest accepted request body in bytes. */
@@ -164,6 +168,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   options.metrics?.instrument(app, { allowedHosts })
   if (options.auth !== undefined) registerBearerAuth(app, options.auth)
+  if (options.auth !== undefined && options.policies !== undefined && options.policies.rules.length > 0) registerPolicies(app as unknown as FastifyInstance, options.policies.rules, options.policies.records)
   if (options.https?.ca !== undefined) registerClientCertificateCheck(app as unknown as FastifyInstance)
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))

@@ -64,6 +64,8 @@ export interface AuthenticatedCaller {
   readonly scope: string | undefined
   /** Seconds since the epoch. */
   readonly expiresAt: number
+  /** Every claim of the verified token, for the policies (src/http/policy.ts). */
+  readonly claims: Readonly<Record<string, unknown>>
 }
 
 export interface BearerVerifier {
@@ -128,7 +130,7 @@ function mapVerifyError (err: unknown): DtaError {
 
 function callerOf (payload: JWTPayload): AuthenticatedCaller {
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-  return { subject: str(payload.sub), clientId: str(payload.client_id), scope: str(payload.scope), expiresAt: payload.exp ?? 0 }
+  return { subject: str(payload.sub), clientId: str(payload.client_id), scope: str(payload.scope), expiresAt: payload.exp ?? 0, claims: { ...payload } }
 }
 
 export function createBearerVerifier (options: BearerVerifierOptions): BearerVerifier {

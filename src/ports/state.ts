@@ -298,9 +298,10 @@ export type AuditOp =
   | 'seed.resealed'
   | 'release.refused'
   | 'custody.rotated'
+  | 'access.denied'
 
 export const AUDIT_OPS: readonly AuditOp[] = [
-  'identity.created', 'order.created', 'order.refused', 'seed.created', 'seed.released', 'seed.resealed', 'release.refused', 'custody.rotated'
+  'identity.created', 'order.created', 'order.refused', 'seed.created', 'seed.released', 'seed.resealed', 'release.refused', 'custody.rotated', 'access.denied'
 ]
 
 export interface NewAuditEntry {
