@@ -25,7 +25,7 @@ import { promisify } from 'node:util'
 import * as tar from 'tar'
 import { DtaError } from '../errors.ts'
 import { describeDatabase, parseDatabaseUrl } from '../adapters/storage/postgres/index.ts'
-import { CONFIG_FILE, loadConfig, resolveInHome } from '../config/load.ts'
+import { CONFIG_FILE, loadConfig, resolveInHome, writeConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
 import { VERSION } from './usage.ts'
 
@@ -130,6 +130,9 @@ export async function restoreNode (home: string, file: string, options: { keyFil
       if (tables.trim() !== '0') throw new DtaError('CONFIG_INVALID', `${describeDatabase(parseDatabaseUrl(config.node.databaseUrl))} is not empty: restore into a new database (set MILAGRO_NODE_DATABASEURL)`)
       await pgTool('pg_restore', ['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${parseDatabaseUrl(config.node.databaseUrl).database}`, join(home, 'state.pgdump')], config)
       await rm(join(home, 'state.pgdump'))
+      // restored into another database than the backed-up node's: the new home's config names it
+      const fileOnly = await loadConfig({ home, env: {} })
+      if (fileOnly.node.databaseUrl !== config.node.databaseUrl) await writeConfig(home, { ...fileOnly, node: { ...fileOnly.node, databaseUrl: config.node.databaseUrl } })
     } else if (resolveInHome(home, config.node.databaseFile) !== join(home, 'state.sqlite')) {
       await mkdir(dirname(resolveInHome(home, config.node.databaseFile)), { recursive: true, mode: 0o700 })
       await cp(join(home, 'state.sqlite'), resolveInHome(home, config.node.databaseFile))
