@@ -272,9 +272,9 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
       doc4.orderPart4!.orderKey = new Uint8Array(0)
     }
     const part4Cid = await documents.put(bytes4, options)
-    const recorded = await state.setOrderPart4('fiduciary', reference, { part4Cid, releasedTo: recipientCid }, options)
+    const recorded = await state.setOrderPart4('fiduciary', reference, { part4Cid, part3Cid: request.orderPart3CID, releasedTo: recipientCid }, options)
     // A twin of this part 3 (another replica, the same moment) recorded its part 4 first: answer with that one.
-    if (recorded.part4Cid !== part4Cid && recorded.part4Cid !== null) return await part4Answer(recorded.part4Cid, options)
+    if (recorded.part3Cid === request.orderPart3CID && recorded.part4Cid !== null && recorded.part4Cid !== part4Cid) return await part4Answer(recorded.part4Cid, options)
     events.emit({ type: 'secret.released', role: 'fiduciary', plugin: plugin.name, orderReference: reference, recipientCID: recipientCid, orderPart4CID: part4Cid })
     return { orderPart4CID: part4Cid, extension: {}, documents: inline([[part4Cid, bytes4]]) }
   }

@@ -178,17 +178,23 @@ export function createOrderRepository (conn: SqliteConnection): OrderRepository 
       })
     },
 
-    async setOrderPart4 (r: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Extension }, options?: AbortOptions): Promise<OrderRecord> {
+    async setOrderPart4 (r: OrderRole, reference: string, part: { part4Cid: string, part3Cid?: string, releasedTo?: string, extension?: Extension }, options?: AbortOptions): Promise<OrderRecord> {
       return await conn.run(options, db => {
         role(r)
         const part4Cid = text(part.part4Cid, 'part4Cid')
         const releasedTo = optText(part.releasedTo, 'releasedTo')
+        const part3Cid = optText(part.part3Cid, 'part3Cid')
         return conn.tx(db, () => {
           const order = mustGetOrder(conn, r, reference)
           if (order.part3Cid === null) throw new DtaError('STATE_ORDER_PART_MISSING', `${r} ${reference}: no part 3`)
           if (r === 'fiduciary') {
             if (releasedTo === null || order.releasedTo !== releasedTo) {
               throw new DtaError('ORDER_ALREADY_REDEEMED_ELSEWHERE', `${reference}: part 4 for a recipient the release was not claimed for`)
+            }
+            if (part3Cid === null) throw badRecord('part3Cid (the part 3 this part 4 answers) is required on a fiduciary row')
+            if (order.part3Cid !== part3Cid) { // a newer part 3 of the same recipient took the row: released, not recorded
+              writeAudit(conn, 'seed.released', order.seedRecordId, releasedTo, `part4 ${part4Cid}`)
+              return order
             }
             if (order.part4Cid !== null) return order // this part 3 is answered already: the first part 4 stays
           }
