@@ -91,6 +91,10 @@ export const ERRORS = {
   LISTEN_ADDRESS_IN_USE: { status: 500, message: 'The listen address is already in use' },
   LISTEN_PERMISSION_DENIED: { status: 500, message: 'Not permitted to listen on the address' },
   LISTEN_FAILED: { status: 500, message: 'Cannot listen on the address' },
+  TLS_FILE_INVALID: { status: 500, message: 'A TLS certificate, key or CA file is missing, unreadable, insecure or malformed' },
+  TLS_CLIENT_CERT_REQUIRED: { status: 401, message: 'This call needs a client certificate verified by the node\'s client CA' },
+  TLS_CLIENT_MISMATCH: { status: 403, message: 'The client certificate names another identity than the one the request acts as' },
+  POLICY_DENIED: { status: 403, message: 'The caller\'s token is not granted this operation (http.policies)' },
 
   // ── state (PROTOCOL §9) ───────────────────────────────────────────────────────────────────
   STATE_UNAVAILABLE: { status: 503, message: 'The state database is not available' },
@@ -171,6 +175,7 @@ export const ERRORS = {
   IDENTITY_NOT_FOUND: { status: 404, message: 'No identity with that CID' },
   IDENTITY_NOT_HELD: { status: 403, message: 'This node does not hold the secret keys of that identity' },
   PEER_UNREACHABLE: { status: 502, message: 'The peer node could not be reached' },
+  PEER_TLS_FAILED: { status: 502, message: 'The TLS connection to the peer failed its checks' },
   PEER_ERROR: { status: 502, message: 'The peer node answered with an error' },
 } as const satisfies Record<string, ErrorSpec>
 

@@ -18,6 +18,8 @@ import type { Config } from './config/schema.ts'
 import { buildApp } from './http/app.ts'
 import { createBearerVerifier } from './http/auth.ts'
 import { createMetrics } from './http/metrics.ts'
+import { parsePolicies } from './http/policy.ts'
+import type { PolicyRecords } from './http/policy.ts'
 import { logDomainEvents } from './logging.ts'
 import { createPlugin } from './plugins/registry.ts'
 import type { NetworkDocumentStore } from './ports/document-store.ts'
@@ -29,11 +31,15 @@ import type { FulfilService, NodeServices, OrderService, StatusResponse } from '
 import { createPluginContext } from './services/context.ts'
 import { createAuditService } from './services/audit.ts'
 import { createFulfilService } from './services/fulfil.ts'
+import { createHealthService } from './services/health.ts'
 import { Identities } from './services/identities.ts'
 import { createIdentityService } from './services/identity.ts'
 import { createOrderService } from './services/order.ts'
 import { checkedFiduciary, LogChecker, openNodeLog, part4Check, withLogProofs } from './services/log/index.ts'
 import { openCustody, openDocuments, openState, Resources, withSetting } from './wiring.ts'
+import { readTlsMaterial, serverTlsOptions } from './adapters/tls.ts'
+import type { TlsFile } from './adapters/tls.ts'
+import { resolveInHome } from './config/load.ts'
 
 export { initNode } from './init.ts'
 export type { InitOptions } from './init.ts'
@@ -54,6 +60,10 @@ export interface DtaNode {
   start (): Promise<string>
   /** The metrics listener's host:port once started, or undefined when it is off. */
   metricsAddress (): string | undefined
+  /** Whether the API serves HTTPS. */
+  readonly https: boolean
+  /** Reads the API's certificate and key again and uses them for new connections (SIGHUP); open ones keep theirs. */
+  reloadTls (): Promise<void>
   stop (): Promise<void>
 }
 
@@ -72,10 +82,24 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
   }
   // OAuth2 bearer tokens on the API when an issuer is configured (src/http/auth.ts).
   const auth = config.http.oidcIssuer === '' ? undefined : createBearerVerifier({ issuer: config.http.oidcIssuer, audience: config.http.oidcAudience })
+  const policyRules = parsePolicies(config.http.policies)
   // What the services report goes to the log (one info line per event) and to the metrics.
   const metrics = createMetrics()
   const events = fanOut(options.logger === undefined ? [metrics.events] : [logDomainEvents(options.logger), metrics.events])
   const resources = new Resources()
+  // TLS files are checked before anything is opened: a bad one is TLS_FILE_INVALID naming its setting.
+  const serverTls = async (): Promise<ReturnType<typeof serverTlsOptions> | undefined> => {
+    const h = config.http
+    if (h.tlsCertFile === '') return undefined
+    const file = (key: 'tlsCertFile' | 'tlsKeyFile' | 'tlsClientCaFile'): TlsFile => ({ path: resolveInHome(home, h[key]), setting: `http.${key}` })
+    return serverTlsOptions(await readTlsMaterial({ cert: file('tlsCertFile'), key: file('tlsKeyFile'), ...(h.tlsClientCaFile === '' ? {} : { ca: file('tlsClientCaFile') }) }))
+  }
+  const https = await serverTls()
+  const h = config.http
+  const clientTls = await readTlsMaterial({
+    ...(h.tlsClientCertFile === '' ? {} : { cert: { path: resolveInHome(home, h.tlsClientCertFile), setting: 'http.tlsClientCertFile' }, key: { path: resolveInHome(home, h.tlsClientKeyFile), setting: 'http.tlsClientKeyFile' } }),
+    ...(h.fiduciaryCaFile === '' ? {} : { ca: { path: resolveInHome(home, h.fiduciaryCaFile), setting: 'http.fiduciaryCaFile' } }),
+  })
   try {
     const custody = metrics.timeCustody(await openCustody(home, config))
     resources.add(async () => await custody.close())
@@ -100,6 +124,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
 
     let fulfil: FulfilService | undefined
     let order: OrderService | undefined
+    /** The fiduciary this node orders from when it is another node (readiness checks it). */
+    let remoteFiduciary: FiduciaryClient | undefined
     if (nodeType !== 'principal') {
       fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
       if (tlog !== undefined) fulfil = withLogProofs(fulfil, tlog.log)
@@ -113,11 +139,12 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
         fiduciary = { fulfillOrder: local.order, fulfillOrderSecret: local.secret }
         fiduciaryCID = node.cid
       } else {
-        const peer = { timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken }
+        const peer = { timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken, tls: clientTls }
         const client = (url: string): FiduciaryClient => createHttpFiduciaryClient({ url, ...peer })
         const urls = [config.node.masterFiduciaryServer, ...config.node.masterFiduciaryReplicas]
         fiduciary = urls.length === 1 ? client(urls[0]!) : createFailoverFiduciaryClient(urls.map(client))
         fiduciaryLog = createFailoverLogReader(urls.map(url => createHttpLogReader({ url, ...peer })))
+        remoteFiduciary = fiduciary
         fiduciaryCID = config.node.masterFiduciaryNodeID
       }
       // The principal checks the fiduciary's log in every answer, and a beneficiary's node part 4's (docs/log.md).
@@ -142,7 +169,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       listenAddrs: documents.multiaddrs(),
       connectedPeers: documents.connectedPeers().length,
     })
-    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), log: tlog?.service }
+    const health = createHealthService({ state, custody, documents, ...(remoteFiduciary === undefined ? {} : { fiduciary: remoteFiduciary }) })
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), health, log: tlog?.service }
     const app = await buildApp({
       metrics,
       services,
@@ -153,6 +181,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       version: VERSION,
       auth,
       allowedHosts: config.http.allowedHosts,
+      ...(https === undefined ? {} : { https }),
+      policies: { rules: policyRules, records: policyRecords(state) },
     })
     resources.add(async () => await app.close())
     resources.add(async () => await metrics.close())
@@ -179,6 +209,12 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
         return address
       },
       metricsAddress: () => metricsAddress,
+      https: https !== undefined,
+      async reloadTls () {
+        const next = await serverTls()
+        if (next === undefined) return
+        ;(app.server as unknown as { setSecureContext: (options: object) => void }).setSecureContext(next)
+      },
       async stop () {
         await resources.closeAll()
       },
@@ -186,6 +222,16 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
   } catch (err) {
     await resources.closeAll()
     throw err
+  }
+}
+
+/** Where the policies keep who placed each order (a store of its own) and record denials (the audit trail). */
+function policyRecords (state: StateRepository): PolicyRecords {
+  const placed = state.pluginStore('node-policy')
+  return {
+    placedBy: async (reference) => { const v = await placed.get(`placed/${reference}`); return typeof v === 'string' ? v : undefined },
+    recordPlaced: async (reference, subject) => { await placed.put(`placed/${reference}`, subject.slice(0, 512)) },
+    denied: async (subject, operation, detail) => { await state.appendAudit({ op: 'access.denied', actor: subject.slice(0, 512), detail: `${operation}: ${detail}`.slice(0, 1000) }) },
   }
 }
 

@@ -20,6 +20,9 @@
  *   starts mid-migration; it also refuses while the node's API answers (a node that holds no lock)
  *   — a running node would keep using the old KEK.
  *
+ * `milagro custody rotate` (custody-rotate.ts) makes a new KEK for the same backend and re-seals
+ * every record under it, the same way.
+ *
  * `milagro custody status` prints the configured backend, its key id, and how many records are
  * under it and under other keys.
  * @module
@@ -70,7 +73,7 @@ function otherBackend (to: CustodyBackend): CustodyBackend {
  * refuses the probe's Host (403 HOST_NOT_ALLOWED: a D-TA node listens there under a name it was
  * not given, and a running node must never be migrated under).
  */
-async function refuseIfRunning (config: Config): Promise<void> {
+export async function refuseIfRunning (config: Config): Promise<void> {
   const at = config.http.listenAddr.lastIndexOf(':')
   const port = Number(config.http.listenAddr.slice(at + 1))
   if (port === 0) return
@@ -100,6 +103,79 @@ async function resealVerified (target: Custody, recordId: string, plain: Uint8Ar
 }
 
 /**
+ * Re-seals every sealed record of a state database not yet under `target`'s KEK — seeds, then the
+ * sealed values of plugin stores — from the source KEK (opened when first needed): each one opened,
+ * re-sealed, verified, and swapped in by a compare-and-swap on the source key id. A record under
+ * neither key, or a plugin value that does not open under its id, is left alone, and then
+ * CUSTODY_MIGRATION_INCOMPLETE names them. Used by `migrate` and by `rotate` (custody-rotate.ts).
+ */
+export async function resealAll (s: StateRepository, t: Custody, openSource: () => Promise<Custody>, beforeReseal?: (recordId: string, done: number) => void | Promise<void>): Promise<{ resealed: number }> {
+  const stuck: string[] = []
+  let resealed = 0
+  // Seeds: identities' root seeds and orders' seeds.
+  let after: string | undefined
+  for (;;) {
+    const page = await s.listSeeds({ after, limit: PAGE, excludeKeyId: t.keyId })
+    for (const seed of page) {
+      const src = await openSource()
+      if (seed.keyId !== src.keyId) {
+        stuck.push(`${seed.recordId} (key ${seed.keyId})`)
+        continue
+      }
+      const plain = await src.unseal(seed.recordId, seed.sealed)
+      try {
+        const next = await resealVerified(t, seed.recordId, plain)
+        await beforeReseal?.(seed.recordId, resealed)
+        await s.resealSeed(seed.recordId, next, src.keyId)
+        resealed++
+      } finally {
+        wipe(plain)
+      }
+    }
+    if (page.length < PAGE) break
+    after = page[page.length - 1].recordId
+  }
+
+  // Sealed values in plugin stores, sealed under pluginSealRecordId(plugin, key).
+  let afterValue: { plugin: string, key: string } | undefined
+  for (;;) {
+    const page = await s.listSealedPluginValues({ after: afterValue, limit: PAGE, excludeKeyId: t.keyId })
+    for (const value of page) {
+      const recordId = pluginSealRecordId(value.plugin, value.key)
+      const src = await openSource()
+      if (value.keyId !== src.keyId) {
+        stuck.push(`${recordId} (key ${value.keyId})`)
+        continue
+      }
+      let plain: Uint8Array
+      try {
+        plain = await src.unseal(recordId, value.sealed)
+      } catch (err) {
+        stuck.push(`${recordId} (${err instanceof DtaError ? err.code : 'error'})`)
+        continue
+      }
+      try {
+        const next = await resealVerified(t, recordId, plain)
+        await beforeReseal?.(recordId, resealed)
+        await s.resealPluginValue(value.plugin, value.key, next, src.keyId)
+        resealed++
+      } finally {
+        wipe(plain)
+      }
+    }
+    if (page.length < PAGE) break
+    afterValue = { plugin: page[page.length - 1].plugin, key: page[page.length - 1].key }
+  }
+
+  if (stuck.length > 0) {
+    const shown = stuck.slice(0, SHOWN).join(', ')
+    throw new DtaError('CUSTODY_MIGRATION_INCOMPLETE',
+      `${stuck.length} record(s) under neither KEK or not openable: ${shown}${stuck.length > SHOWN ? ', …' : ''} (${resealed} re-sealed this run)`)
+  }
+  return { resealed }
+}
+
+/**
  * Re-seals every sealed record of a home's state database under the `to` backend's KEK, then
  * switches `node.custody` to it (see the module comment). Idempotent and resumable.
  */
@@ -121,72 +197,7 @@ export async function migrateCustody (options: MigrateOptions): Promise<MigrateR
     await createCustodyKey(home, config, to, { ifAbsent: true })
     target = await openCustody(home, config, to)
     state = await openState(home, config)
-    const t = target
-    const s = state
-    const openSource = async (): Promise<Custody> => (source ??= await openCustody(home, config, from))
-    const stuck: string[] = []
-    let resealed = 0
-
-    // Seeds: identities' root seeds and orders' seeds.
-    let after: string | undefined
-    for (;;) {
-      const page = await s.listSeeds({ after, limit: PAGE, excludeKeyId: t.keyId })
-      for (const seed of page) {
-        const src = await openSource()
-        if (seed.keyId !== src.keyId) {
-          stuck.push(`${seed.recordId} (key ${seed.keyId})`)
-          continue
-        }
-        const plain = await src.unseal(seed.recordId, seed.sealed)
-        try {
-          const next = await resealVerified(t, seed.recordId, plain)
-          await options.beforeReseal?.(seed.recordId, resealed)
-          await s.resealSeed(seed.recordId, next, src.keyId)
-          resealed++
-        } finally {
-          wipe(plain)
-        }
-      }
-      if (page.length < PAGE) break
-      after = page[page.length - 1].recordId
-    }
-
-    // Sealed values in plugin stores, sealed under pluginSealRecordId(plugin, key).
-    let afterValue: { plugin: string, key: string } | undefined
-    for (;;) {
-      const page = await s.listSealedPluginValues({ after: afterValue, limit: PAGE, excludeKeyId: t.keyId })
-      for (const value of page) {
-        const recordId = pluginSealRecordId(value.plugin, value.key)
-        const src = await openSource()
-        if (value.keyId !== src.keyId) {
-          stuck.push(`${recordId} (key ${value.keyId})`)
-          continue
-        }
-        let plain: Uint8Array
-        try {
-          plain = await src.unseal(recordId, value.sealed)
-        } catch (err) {
-          stuck.push(`${recordId} (${err instanceof DtaError ? err.code : 'error'})`)
-          continue
-        }
-        try {
-          const next = await resealVerified(t, recordId, plain)
-          await options.beforeReseal?.(recordId, resealed)
-          await s.resealPluginValue(value.plugin, value.key, next, src.keyId)
-          resealed++
-        } finally {
-          wipe(plain)
-        }
-      }
-      if (page.length < PAGE) break
-      afterValue = { plugin: page[page.length - 1].plugin, key: page[page.length - 1].key }
-    }
-
-    if (stuck.length > 0) {
-      const shown = stuck.slice(0, SHOWN).join(', ')
-      throw new DtaError('CUSTODY_MIGRATION_INCOMPLETE',
-        `${stuck.length} record(s) under neither KEK or not openable: ${shown}${stuck.length > SHOWN ? ', …' : ''} (${resealed} re-sealed this run)`)
-    }
+    const { resealed } = await resealAll(state, target, async () => (source ??= await openCustody(home, config, from)), options.beforeReseal)
 
     let switched = false
     if (config.node.custody !== to) {
@@ -195,7 +206,7 @@ export async function migrateCustody (options: MigrateOptions): Promise<MigrateR
       await writeConfig(home, { ...fileOnly, node: { ...fileOnly.node, custody: to } })
       switched = true
     }
-    return { from, to, keyId: t.keyId, resealed, switched }
+    return { from, to, keyId: target.keyId, resealed, switched }
   } finally {
     await source?.close()
     await target?.close()
@@ -258,6 +269,15 @@ export async function custodyCommand (home: string, args: string[], values: { to
     console.log(result.switched ? `node.custody is now ${result.to} in config.yaml.` : `node.custody was already ${result.to}.`)
     const envBackend = process.env.MILAGRO_NODE_CUSTODY
     if (envBackend !== undefined && envBackend !== result.to) console.log(`Note: MILAGRO_NODE_CUSTODY=${envBackend} in the environment overrides config.yaml.`)
+  } else if (sub === 'rotate') {
+    const { rotateCustody } = await import('./custody-rotate.ts')
+    const result = await rotateCustody({ home })
+    if (values.json === true) {
+      console.log(JSON.stringify(result, null, 2))
+      return
+    }
+    console.log(`${result.resumed ? 'Resumed the rotation and re-sealed' : 'Re-sealed'} ${result.resealed} record(s) under the new KEK (key id ${result.newKeyId}, was ${result.oldKeyId}); config.yaml now uses it.`)
+    console.log(`The old KEK is kept: ${result.oldKey}. Remove it once no backup of the database from before the rotation is needed.`)
   } else if (sub === 'status') {
     const status = await custodyStatus({ home })
     if (values.json === true) {

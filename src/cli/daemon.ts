@@ -65,6 +65,14 @@ export async function daemon (): Promise<void> {
     throw err
   }
   if (stopping) return
+  const [listenHost] = config.http.listenAddr.split(/:(?=\d+$)/)
+  if (!node.https && !/^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/.test(listenHost ?? '')) {
+    logger.warn({ listenAddr: config.http.listenAddr }, 'PLAIN HTTP ON A NETWORK ADDRESS: bearer tokens and released secrets cross the network in clear text. Set http.tlsCertFile and http.tlsKeyFile (`milagro tls` makes a self-signed pair), or listen on 127.0.0.1 behind a TLS proxy.')
+  }
+  process.on('SIGHUP', () => {
+    node.reloadTls().then(() => { if (node.https) logger.info('TLS certificate reloaded') },
+      (err: unknown) => { logger.error({ code: (err as DtaError).code, err: String(err) }, 'TLS reload failed; the previous certificate stays in use') })
+  })
   logger.info({ address, metrics: node.metricsAddress(), nodeCID: node.nodeCID, nodeType: config.node.nodeType, plugin: config.plugins.service, peerID: node.documents.peerId(), ipfs: node.documents.multiaddrs() }, 'milagro node listening')
 }
 

@@ -19,11 +19,11 @@ import type { Values } from './usage.ts'
 export async function logVerify (args: string[], values: Values): Promise<void> {
   const target = args[0] !== undefined ? { url: checkUrl(args[0]), source: 'the command line' } : await resolveTarget(values)
   let pinned
-  if (values.key !== undefined) {
+  if (values.vkey !== undefined) {
     try {
-      pinned = parseVerifierKey(values.key)
+      pinned = parseVerifierKey(values.vkey)
     } catch {
-      throw new UsageError(`--key ${values.key.slice(0, 80)} is not a verifier key (name+hash+base64 key, as GET /v1/log/key shows it)`)
+      throw new UsageError(`--vkey ${values.vkey.slice(0, 80)} is not a verifier key (name+hash+base64 key, as GET /v1/log/key shows it)`)
     }
   }
   const token = values.token ?? process.env.MILAGRO_TOKEN
@@ -49,7 +49,7 @@ export async function logVerify (args: string[], values: Values): Promise<void> 
     `log ${summary.origin}: OK`,
     `  size        ${summary.size} leaves (${types === '' ? 'none' : types})`,
     `  root        ${summary.root}`,
-    `  key         ${summary.verifierKey} (${summary.keySource === 'pinned' ? 'pinned with --key' : 'as the node states it: pin it with --key next time'})`,
+    `  key         ${summary.verifierKey} (${summary.keySource === 'pinned' ? 'pinned with --vkey' : 'as the node states it: pin it with --vkey next time'})`,
     `  checked     ${summary.tiles} tiles and bundles, ${summary.entries} entries, the checkpoint signature`,
   ].join('\n'))
 }

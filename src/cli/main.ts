@@ -24,6 +24,8 @@ async function run_ (spec: CommandSpec, args: string[], values: Values): Promise
   if (spec.name === 'init') await (await import('./init.ts')).init(values)
   else if (spec.name === 'daemon') await (await import('./daemon.ts')).daemon()
   else if (spec.name === 'start') await (await import('./daemon.ts')).start(values)
+  else if (spec.name === 'tls') await (await import('./tls.ts')).tls(values)
+  else if (spec.name === 'backup' || spec.name === 'restore') await (await import('./backup-command.ts')).backupCommand(spec.name, args, values)
   else if (spec.section === 'custody') {
     const { resolveHome } = await import('../config/load.ts')
     await (await import('./custody.ts')).custodyCommand(resolveHome(), spec.name.split(' ').slice(1), values, message => new UsageError(message))

@@ -15,6 +15,7 @@ import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { Value } from 'typebox/value'
 import { Document, isMap, isScalar, parse } from 'yaml'
+import { parsePolicies } from '../http/policy-rules.ts'
 import { DtaError } from '../errors.ts'
 import { writeSecretFile } from '../adapters/secret-file.ts'
 import { ConfigSchema, describeConfig, envName } from './schema.ts'
@@ -276,9 +277,20 @@ function crossCheck (config: Plain, sources: Map<string, string>, problems: Prob
   }
   both('node', 'masterFiduciaryServer', 'masterFiduciaryNodeID', 'are set together (init --masterfiduciarynode CID,URL) or not at all')
   both('http', 'oidcIssuer', 'oidcAudience', 'are set together or not at all')
+  both('http', 'tlsCertFile', 'tlsKeyFile', 'are set together (HTTPS) or not at all')
+  both('http', 'tlsClientCertFile', 'tlsClientKeyFile', 'are set together (a client certificate for the fiduciary) or not at all')
   const node = isPlainObject(config.node) ? config.node : {}
   if (node.datastore === 'postgres' && node.databaseUrl === '') {
     problems.add('node.databaseUrl', sources.get('node.databaseUrl') ?? sources.get('node.datastore'), 'is needed when node.datastore is postgres (postgres://role@host/database)')
+  }
+  const http = isPlainObject(config.http) ? config.http : {}
+  if (Array.isArray(http.policies) && http.policies.length > 0) {
+    if (http.oidcIssuer === '') problems.add('http.policies', sources.get('http.policies'), 'need OAuth2 (http.oidcIssuer, http.oidcAudience): a policy grants operations to token claims')
+    try {
+      parsePolicies(http.policies.map(String))
+    } catch (err) {
+      problems.add('http.policies', sources.get('http.policies'), (err as DtaError).detail ?? String(err))
+    }
   }
   if (Array.isArray(node.masterFiduciaryReplicas) && node.masterFiduciaryReplicas.length > 0 && node.masterFiduciaryServer === '') {
     problems.add('node.masterFiduciaryReplicas', sources.get('node.masterFiduciaryReplicas'), 'needs node.masterFiduciaryServer: the replicas are tried after it')

@@ -75,7 +75,16 @@ export const HttpSchema = Type.Object({
     default: [],
     description: 'Names the API and metrics listeners answer to in the Host header, besides localhost and any IP address (DNS-rebinding guard; browser Origins are checked against the same names). A fiduciary that principals call by a DNS name must list it here. The single entry * turns the check off: only behind a reverse proxy that checks Host and Origin itself.'
   }),
-  bearerToken: Type.String({ default: '', description: 'Shared token for node-to-node calls. Secret: environment only.', envOnly: true })
+  bearerToken: Type.String({ default: '', description: 'Shared token for node-to-node calls. Secret: environment only.', envOnly: true }),
+  policies: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+=[^:,\\s][^:,]*:(\\s*(\\*|[a-z.]+))+\\s*$', formatHint: '"claim=value: operation operation …" (operations: *, identity.create, identity.read, order.create, order.read, order.redeem, order.redeem.own, audit.read, log.read, fulfil)' }), {
+    default: [], description: 'With OAuth2: who may do what, by a claim of the token (sub, client_id, groups, roles, …). Once set, anything not granted is refused (403 POLICY_DENIED, audited). Empty: any valid token may do anything.'
+  }),
+  tlsCertFile: Type.String({ default: '', description: 'PEM certificate chain of the API listener, relative to the home folder; with tlsKeyFile the API serves HTTPS (TLS 1.2+), reloaded on SIGHUP. `milagro tls` makes a self-signed one. Empty: plain HTTP.' }),
+  tlsKeyFile: Type.String({ default: '', description: 'PEM private key of tlsCertFile (mode 0600), relative to the home folder.' }),
+  tlsClientCaFile: Type.String({ default: '', description: 'Fiduciary: PEM CA that client certificates must be signed by (mutual TLS). A caller of /v1/fulfill/* then needs one naming its identity (SAN URI milagro:identity:<CID>, or CN=<CID>), and it must be the identity the request acts as.' }),
+  fiduciaryCaFile: Type.String({ default: '', description: 'Principal: PEM CA (or the fiduciary\'s own self-signed certificate, to pin it) that an https:// fiduciary must present a certificate from. Empty: the system\'s CAs.' }),
+  tlsClientCertFile: Type.String({ default: '', description: 'Principal: PEM client certificate presented to the fiduciary (mutual TLS), relative to the home folder.' }),
+  tlsClientKeyFile: Type.String({ default: '', description: 'Principal: PEM private key of tlsClientCertFile (mode 0600).' })
 }, { additionalProperties: false, default: {}, description: 'The HTTP API.' })
 
 export const NodeSchema = Type.Object({

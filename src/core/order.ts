@@ -14,9 +14,9 @@
 import { clone, create, equals } from '@bufbuild/protobuf'
 import { isCIDv0 as isCID, isOrderReference } from '../ports/common.ts'
 import { DtaError } from '../errors.ts'
-import { timingSafeEqual, toHex, wipe } from '../crypto/hash.ts'
+import { concatBytes, timingSafeEqual, toHex, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
-import { orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
+import { orderKeyFromSeed, ORDER_SEED_BYTES, SECP_PRIVATE_KEY_BYTES, secpPublicKey } from '../crypto/secp256k1.ts'
 import { decode, encode, toMillis } from '../envelope/codec.ts'
 import { decryptParsedEnvelope, DocumentType, parseEnvelope, sealEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import type { ParsedEnvelope, RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
@@ -155,10 +155,33 @@ export function part3Document (doc2: OrderDocument, f: { part2CID: string, benef
 }
 
 /** Part 4: the released seed, answering part 3. The caller wipes `seed` once part 4 is sealed. */
-export function part4Document (doc3: OrderDocument, f: { part3CID: string, seed: Uint8Array, timestamp: number }): OrderDocument {
+export function part4Document (doc3: OrderDocument, f: { part3CID: string, seed: Uint8Array, orderKey: Uint8Array, timestamp: number }): OrderDocument {
   const doc = orderUpTo(doc3, 3)
-  doc.orderPart4 = create(OrderPart4Schema, { secret: f.seed, previousOrderCid: f.part3CID, timestamp: BigInt(f.timestamp) })
+  doc.orderPart4 = create(OrderPart4Schema, { secret: f.seed, orderKey: f.orderKey, previousOrderCid: f.part3CID, timestamp: BigInt(f.timestamp) })
   return doc
+}
+
+/**
+ * The fiduciary's sealed record of an order: the seed and the order key it derives to, derived
+ * once when the order is placed (BIP39 PBKDF2 + BIP32 is most of a cycle's crypto), so neither a
+ * repeat of part 1 nor the release derives it again. Sealed together, under the seed's record id.
+ */
+export function orderSecretRecord (seed: Uint8Array, orderKey: Uint8Array): Uint8Array {
+  if (seed.length !== ORDER_SEED_BYTES || orderKey.length !== SECP_PRIVATE_KEY_BYTES) throw new DtaError('INTERNAL', 'order secret record: wrong lengths')
+  return concatBytes(seed, orderKey)
+}
+
+/**
+ * The seed and order key of an opened order record (fresh copies; the caller wipes them and the
+ * record). A record of the seed alone (written before the key was kept) derives the key now.
+ */
+export function parseOrderSecretRecord (record: Uint8Array): { seed: Uint8Array, orderKey: Uint8Array } {
+  if (record.length === ORDER_SEED_BYTES) {
+    const seed = record.slice()
+    return { seed, orderKey: orderKeyFromSeed(seed).privateKey }
+  }
+  if (record.length !== ORDER_SEED_BYTES + SECP_PRIVATE_KEY_BYTES) throw new DtaError('INTERNAL', 'an order record holds a seed and its key')
+  return { seed: record.slice(0, ORDER_SEED_BYTES), orderKey: record.slice(ORDER_SEED_BYTES) }
 }
 
 /**
@@ -202,7 +225,21 @@ export function assertSameOrder (later: OrderDocument, earlier: OrderDocument, p
 export function releasedOrderKey (doc4: OrderDocument, commitmentPublicKey: Uint8Array): { privateKey: Uint8Array, publicKey: Uint8Array } {
   const seed = doc4.orderPart4?.secret
   if (seed === undefined || seed.length !== ORDER_SEED_BYTES) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 holds no seed')
-  const key = orderKeyFromSeed(seed)
+  // The key the fiduciary derived once, when it is there: checking it against the commitment is one
+  // scalar multiplication instead of PBKDF2 + BIP32 (a fiduciary of an earlier version sends the seed only).
+  const given = doc4.orderPart4!.orderKey
+  let key: { privateKey: Uint8Array, publicKey: Uint8Array }
+  if (given.length === 0) key = orderKeyFromSeed(seed)
+  else {
+    if (given.length !== SECP_PRIVATE_KEY_BYTES) throw new DtaError('ORDER_BAD_DOCUMENT', 'part 4 holds a malformed order key')
+    let publicKey: Uint8Array
+    try {
+      publicKey = secpPublicKey(given)
+    } catch (err) {
+      throw new DtaError('ORDER_SECRET_MISMATCH', doc4.reference, { cause: err })
+    }
+    key = { privateKey: given.slice(), publicKey }
+  }
   if (!timingSafeEqual(key.publicKey, commitmentPublicKey)) {
     wipe(key.privateKey)
     throw new DtaError('ORDER_SECRET_MISMATCH', doc4.reference)

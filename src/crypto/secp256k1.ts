@@ -40,7 +40,7 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js'
 import { ripemd160 } from '@noble/hashes/legacy.js'
 import { createBase58check } from '@scure/base'
 import { wordlist as english } from '@scure/bip39/wordlists/english.js'
-import { signSchnorr, verifySchnorr } from 'tiny-secp256k1'
+import { pointFromScalar, signSchnorr, verifySchnorr } from 'tiny-secp256k1'
 import { DtaError } from '../errors.ts'
 import { concatBytes, fromBuffer, lengthPrefixed, sha256, utf8, wipe } from './hash.ts'
 import { randomBytes } from './random.ts'
@@ -192,7 +192,10 @@ function pointOf (publicKey: Uint8Array): InstanceType<typeof Point> {
 /** The public key of a private key: 33 bytes compressed (default) or 65 bytes uncompressed. */
 export function secpPublicKey (privateKey: Uint8Array, compressed = true): Uint8Array {
   scalarOf(privateKey)
-  return secp256k1.getPublicKey(privateKey, compressed)
+  // libsecp256k1 (tiny-secp256k1): ~40 µs, against ~500 µs for @noble/curves' getPublicKey, which the tests cross-check
+  const point = pointFromScalar(privateKey, compressed)
+  if (point === null) throw new DtaError('CRYPTO_BAD_KEY', 'not a valid secp256k1 private key')
+  return fromBuffer(point)
 }
 
 /** The 65-byte uncompressed encoding of a public key given in either SEC1 encoding. */

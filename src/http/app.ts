@@ -46,13 +46,21 @@ import type { ExtensionField, ExtensionFields, Plugin } from '../ports/plugin.ts
 import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
+import { registerClientCertificateCheck } from './client-certificate.ts'
+import { registerPolicies } from './policy.ts'
+import type { PolicyRecords, PolicyRule } from './policy.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
+import type { serverTlsOptions } from '../adapters/tls.ts'
 import { validationMessage } from './validation.ts'
 import { registerLogRoutes } from './log-routes.ts'
 import * as S from '../ports/api.ts'
 
 export interface AppOptions {
   services: NodeServices
+  /** With `auth`: the policies (src/http/policy.ts) and where they record. */
+  policies?: { rules: readonly PolicyRule[], records: PolicyRecords }
+  /** Serve HTTPS with these options (src/adapters/tls.ts serverTlsOptions); with `ca`, /v1/fulfill/* needs a client certificate (client-certificate.ts). */
+  https?: ReturnType<typeof serverTlsOptions>
   /** Largest accepted request body in bytes. */
   bodyLimit: number
   /** Whole-request timeout in milliseconds (0 = none). */
@@ -125,6 +133,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { services } = options
   const allowedHosts = checkAllowedHosts(options.allowedHosts)
   const app = Fastify({
+    ...(options.https === undefined ? {} : { https: options.https }),
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     bodyLimit: options.bodyLimit,
     requestTimeout: options.requestTimeoutMs,
@@ -160,6 +169,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   options.metrics?.instrument(app, { allowedHosts })
   if (options.auth !== undefined) registerBearerAuth(app, options.auth)
+  if (options.auth !== undefined && options.policies !== undefined && options.policies.rules.length > 0) registerPolicies(app as unknown as FastifyInstance, options.policies.rules, options.policies.records)
+  if (options.https?.ca !== undefined) registerClientCertificateCheck(app as unknown as FastifyInstance)
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))
 
@@ -203,6 +214,13 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   const ext = extensionSchemas(options.plugin?.extensionFields)
 
+  app.get('/v1/health/live', { schema: { ...S.OPERATIONS.live, tags: ['status'], security: [], response: { 200: S.LiveResponse, ...errorResponses } } },
+    async () => ({ status: 'live' as const }))
+  app.get('/v1/health/ready', { schema: { ...S.OPERATIONS.ready, tags: ['status'], security: [], response: { 200: S.ReadyResponse, 503: S.ReadyResponse, ...errorResponses } } },
+    async (request, reply) => {
+      const ready = await (services.health?.ready({ signal: signalOf(request) }) ?? Promise.resolve({ status: 'ready' as const, checks: {} }))
+      return await reply.code(ready.status === 'ready' ? 200 : 503).send(ready)
+    })
   app.get('/v1/status', { schema: { ...S.OPERATIONS.status, tags: ['status'], security: [], response: { 200: S.StatusResponse, ...errorResponses } } },
     async () => await services.status())
 

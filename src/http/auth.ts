@@ -1,6 +1,6 @@
 /**
  * OAuth2 bearer-token authentication of the HTTP API (PROTOCOL §8), as the original D-TA offered
- * it: when `http.oidcIssuer` is set, every API route except `GET /v1/status`, `/openapi.json` and
+ * it: when `http.oidcIssuer` is set, every API route except `GET /v1/status`, `/v1/health/*`, `/openapi.json` and
  * `/docs` needs `Authorization: Bearer <JWT>`, a token issued by that OIDC issuer for
  * `http.oidcAudience`.
  *
@@ -64,6 +64,8 @@ export interface AuthenticatedCaller {
   readonly scope: string | undefined
   /** Seconds since the epoch. */
   readonly expiresAt: number
+  /** Every claim of the verified token, for the policies (src/http/policy.ts). */
+  readonly claims: Readonly<Record<string, unknown>>
 }
 
 export interface BearerVerifier {
@@ -128,7 +130,7 @@ function mapVerifyError (err: unknown): DtaError {
 
 function callerOf (payload: JWTPayload): AuthenticatedCaller {
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-  return { subject: str(payload.sub), clientId: str(payload.client_id), scope: str(payload.scope), expiresAt: payload.exp ?? 0 }
+  return { subject: str(payload.sub), clientId: str(payload.client_id), scope: str(payload.scope), expiresAt: payload.exp ?? 0, claims: { ...payload } }
 }
 
 export function createBearerVerifier (options: BearerVerifierOptions): BearerVerifier {
@@ -225,10 +227,10 @@ export function createBearerVerifier (options: BearerVerifierOptions): BearerVer
 
 // ── the Fastify hook ──────────────────────────────────────────────────────────────────────────
 
-/** Routes anyone may call: the status, the OpenAPI document and the interactive docs. */
+/** Routes anyone may call: the status, liveness and readiness, the OpenAPI document and the interactive docs. */
 export function isPublicRoute (routeUrl: string | undefined): boolean {
   if (routeUrl === undefined) return false
-  return routeUrl === '/v1/status' || routeUrl === '/openapi.json' || routeUrl === '/docs' || routeUrl.startsWith('/docs/')
+  return routeUrl === '/v1/status' || routeUrl === '/v1/health/live' || routeUrl === '/v1/health/ready' || routeUrl === '/openapi.json' || routeUrl === '/docs' || routeUrl.startsWith('/docs/')
 }
 
 const callers = new WeakMap<object, AuthenticatedCaller>()

@@ -93,6 +93,23 @@ export const StatusResponse = Type.Object({
   connectedPeers: Type.Integer(),
 }, { 'x-response-description': 'The node: its identity CID, type, plugin, version and IPFS peer' })
 
+const HealthCheck = Type.Object({
+  ok: Type.Boolean(),
+  /** How long the check took. */
+  ms: Type.Number(),
+  /** Why it failed: an error code, never a value. */
+  code: Type.Optional(Type.String()),
+  /** Public facts the check found (e.g. connected peers). */
+  detail: Type.Optional(Type.String()),
+})
+
+export const LiveResponse = Type.Object({ status: Type.Literal('live') }, { 'x-response-description': 'The process answers' })
+
+export const ReadyResponse = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
+  checks: Type.Record(Type.String(), HealthCheck),
+}, { 'x-response-description': 'Each check by name: database writable, custody seals and opens a probe, IPFS started, fiduciary reachable (principals); 503 when one fails' })
+
 export const CreateIdentityRequest = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The identity\'s name (its authenticationReference)' })),
   Name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The original D-TA clients\' spelling of name' })),
@@ -193,6 +210,8 @@ export const AuditListResponse = Type.Object({ auditList: Type.Array(AuditEntry,
 /** Each operation's summary and description in the OpenAPI document (src/http/app.ts adds them to the routes). */
 export const OPERATIONS = {
   status: { operationId: 'getStatus', summary: 'Node status', description: 'What this node is: application, API version, node identity CID, node type, plugin, version, IPFS peer id, addresses and connected peers. Needs no token.' },
+  live: { operationId: 'getLive', summary: 'Liveness', description: 'The process answers. Needs no token; for systemd and load balancers.' },
+  ready: { operationId: 'getReady', summary: 'Readiness', description: 'Whether this node can serve: the state database takes a write, custody seals and opens a probe record, the IPFS node runs, and (principals) a fiduciary answers. 503 with the failing check when not. Needs no token; holds no secret.' },
   createIdentity: { operationId: 'createIdentity', summary: 'Create an identity', description: 'Creates an identity held by this node (its keys sealed by custody) and stores its signed identity document in IPFS.' },
   getIdentity: { operationId: 'getIdentity', summary: 'Show an identity document', description: 'Any identity, fetched from IPFS (from this node or its peers) and verified.' },
   listIdentities: { operationId: 'listIdentities', summary: 'List the identities this node holds', description: 'Zero-based pages; sortBy dateCreatedAsc is oldest first, anything else newest first.' },
@@ -210,6 +229,8 @@ export const OPERATIONS = {
 export type NodeType = 'multi' | 'principal' | 'fiduciary'
 export type InlineDocuments = Static<typeof InlineDocuments>
 export type StatusResponse = Static<typeof StatusResponse>
+export type LiveResponse = Static<typeof LiveResponse>
+export type ReadyResponse = Static<typeof ReadyResponse>
 export type IdentityView = Static<typeof IdentityView>
 export type OrderRequest = Static<typeof OrderRequest>
 export type OrderResponse = Static<typeof OrderResponse>
@@ -270,4 +291,10 @@ export interface NodeServices {
   audit?: AuditService
   /** The node's transparency log (GET /v1/log/…, docs/log.md), when its state backend keeps one. */
   log?: LogService
+  /** GET /v1/health/ready's checks (src/services/health.ts); without it, ready answers live only. */
+  health?: HealthService
+}
+
+export interface HealthService {
+  ready (options?: AbortOptions): Promise<ReadyResponse>
 }

@@ -12,4 +12,6 @@ import type {
 export interface FiduciaryClient {
   fulfillOrder (request: FulfillOrderRequest, options?: AbortOptions): Promise<FulfillOrderResponse>
   fulfillOrderSecret (request: FulfillOrderSecretRequest, options?: AbortOptions): Promise<FulfillOrderSecretResponse>
+  /** Resolves when the fiduciary (or one of its replicas) answers its liveness check; for readiness. */
+  ping? (options?: AbortOptions): Promise<void>
 }

@@ -59,10 +59,9 @@ export interface PluginContext {
 
 /** Key material released to the recipient of part 4, on the node that holds that recipient. */
 export interface RedemptionKeys {
-  /** The order seed released by the fiduciary. */
-  orderSeed: Uint8Array
   /**
-   * The order key pair the seed gives (secp256k1, PROTOCOL §5), already checked by the service
+   * The order key pair released by the fiduciary (secp256k1, PROTOCOL §5; the key the order seed
+   * derives to, derived once by the fiduciary at order time), already checked by the service
    * against the commitment this node verified — the part 2 it stored when it placed the order, or
    * on a beneficiary's node the part 2 of the chain it verified — never a copy carried in part 4.
    */

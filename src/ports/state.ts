@@ -201,11 +201,13 @@ export interface OrderRepository {
    * Records the release (part 4). Needs part 3 (STATE_ORDER_PART_MISSING). On a fiduciary row
    * `releasedTo` must be the recipient `claimRelease` recorded (else ORDER_ALREADY_REDEEMED_ELSEWHERE), and
    * `seed.released` (actor = `releasedTo`) is appended in the same transaction. There, part 4 is
-   * written once per part 3: when the row already has one (a twin request, perhaps on another
-   * replica, answered first), nothing changes and the stored row is returned — answer with its
-   * `part4Cid`.
+   * written once per part 3, the one named by `part3Cid` (required on a fiduciary row): when the
+   * row already has a part 4 for that part 3 (a twin request, perhaps on another replica, answered
+   * first), nothing changes and the stored row is returned — answer with its `part4Cid`; when the
+   * row has moved on to another part 3 (a newer redemption by the same recipient), this part 4 is
+   * not recorded (it still answers its own part 3, and `seed.released` is appended).
    */
-  setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>
+  setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, part3Cid?: string, releasedTo?: string, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>
   listOrders (role: OrderRole, page: PageRequest, options?: AbortOptions): Promise<OrderRecord[]>
   countOrders (role: OrderRole, options?: AbortOptions): Promise<number>
 }
@@ -298,9 +300,11 @@ export type AuditOp =
   | 'seed.released'
   | 'seed.resealed'
   | 'release.refused'
+  | 'custody.rotated'
+  | 'access.denied'
 
 export const AUDIT_OPS: readonly AuditOp[] = [
-  'identity.created', 'order.created', 'order.refused', 'seed.created', 'seed.released', 'seed.resealed', 'release.refused'
+  'identity.created', 'order.created', 'order.refused', 'seed.created', 'seed.released', 'seed.resealed', 'release.refused', 'custody.rotated', 'access.denied'
 ]
 
 export interface NewAuditEntry {

@@ -29,11 +29,12 @@
 import type { AbortOptions } from '../ports/common.ts'
 import { DtaError, isDtaError } from '../errors.ts'
 import {
-  decodeOrderPart, openOrderPart, part2Document, part4Document, releaseRecipient, sameOrder, sealOrderPart, validateOrder, withPartCIDs,
+  decodeOrderPart, openOrderPart, orderSecretRecord, parseOrderSecretRecord, part2Document, part4Document, releaseRecipient, sameOrder, sealOrderPart,
+  validateOrder, withPartCIDs,
 } from '../core/order.ts'
 import { toHex, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
-import { commitmentPopSign, orderKeyFromSeed, ORDER_SEED_BYTES } from '../crypto/secp256k1.ts'
+import { commitmentPopSign, orderKeyFromSeed, ORDER_SEED_BYTES, secpPublicKey } from '../crypto/secp256k1.ts'
 import { parseEnvelope } from '../envelope/envelope.ts'
 import type { Custody } from '../ports/custody.ts'
 import { NO_EVENTS } from '../ports/events.ts'
@@ -117,9 +118,13 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
     // Accepted: keep part 1 and the identity documents it needed (and nothing else that came with it).
     await inbound.persist(options)
 
-    // The seed is durable (sealed, committed with the order row) before any commitment exists.
+    // The seed is durable (sealed, committed with the order row) before any commitment exists; its
+    // order key is derived once, here, and sealed with it (core/order.ts orderSecretRecord).
     const recordId = orderSeedRecordId('fiduciary', doc1.reference)
-    let seed: Uint8Array = randomBytes(ORDER_SEED_BYTES)
+    const seed = randomBytes(ORDER_SEED_BYTES)
+    let key = orderKeyFromSeed(seed)
+    const record = orderSecretRecord(seed, key.privateKey)
+    wipe(seed)
     const { order: row, created } = await state.createFiduciaryOrder({
       reference: doc1.reference,
       plugin: doc1.plugin,
@@ -128,19 +133,24 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
       beneficiaryCid: doc1.beneficiaryCid === '' ? null : doc1.beneficiaryCid,
       part1Cid: request.orderPart1CID,
       createdAt: view.createdAt,
-      sealedSeed: await custody.seal(recordId, seed, options),
+      sealedSeed: await custody.seal(recordId, record, options).finally(() => { wipe(record) }),
     }, options)
     if (!created) {
-      // A repeat (or a concurrent twin) of this part 1: use the seed that was stored first.
-      wipe(seed)
+      // A repeat (or a concurrent twin, perhaps on another replica) of this part 1: use what was stored first.
+      wipe(key.privateKey)
       if (row.part2Cid !== null) return await issuedPart2(row.part2Cid, options)
       const stored = await state.getSeed(recordId, options)
       if (stored === undefined) throw new DtaError('INTERNAL', 'order row without its seed')
-      seed = await custody.unseal(recordId, stored.sealed, options)
+      const opened = await custody.unseal(recordId, stored.sealed, options)
+      try {
+        const { seed: storedSeed, orderKey } = parseOrderSecretRecord(opened)
+        wipe(storedSeed)
+        key = { privateKey: orderKey, publicKey: secpPublicKey(orderKey) }
+      } finally {
+        wipe(opened)
+      }
     }
 
-    const key = orderKeyFromSeed(seed)
-    wipe(seed)
     const doc2 = part2Document(doc1, {
       part1CID: request.orderPart1CID,
       commitmentPublicKey: key.publicKey,
@@ -248,19 +258,23 @@ export function createFulfilService (components: FulfilComponents): FulfilServic
     const recordId = orderSeedRecordId('fiduciary', reference)
     const stored = await state.getSeed(recordId, options)
     if (stored === undefined) throw new DtaError('INTERNAL', 'order without its seed')
-    const seed = await custody.unseal(recordId, stored.sealed, options)
-    const doc4 = part4Document(doc3, { part3CID: request.orderPart3CID, seed, timestamp: Date.now() })
+    const opened = await custody.unseal(recordId, stored.sealed, options)
+    const { seed, orderKey } = parseOrderSecretRecord(opened)
+    wipe(opened)
+    const doc4 = part4Document(doc3, { part3CID: request.orderPart3CID, seed, orderKey, timestamp: Date.now() })
     let bytes4: Uint8Array
     try {
       bytes4 = sealOrderPart({ signer: signerOf(node), document: doc4, recipients, previousCID: request.orderPart3CID })
     } finally {
       wipe(seed)
+      wipe(orderKey)
       doc4.orderPart4!.secret = new Uint8Array(0)
+      doc4.orderPart4!.orderKey = new Uint8Array(0)
     }
     const part4Cid = await documents.put(bytes4, options)
-    const recorded = await state.setOrderPart4('fiduciary', reference, { part4Cid, releasedTo: recipientCid }, options)
+    const recorded = await state.setOrderPart4('fiduciary', reference, { part4Cid, part3Cid: request.orderPart3CID, releasedTo: recipientCid }, options)
     // A twin of this part 3 (another replica, the same moment) recorded its part 4 first: answer with that one.
-    if (recorded.part4Cid !== part4Cid && recorded.part4Cid !== null) return await part4Answer(recorded.part4Cid, options)
+    if (recorded.part3Cid === request.orderPart3CID && recorded.part4Cid !== null && recorded.part4Cid !== part4Cid) return await part4Answer(recorded.part4Cid, options)
     events.emit({ type: 'secret.released', role: 'fiduciary', plugin: plugin.name, orderReference: reference, recipientCID: recipientCid, orderPart4CID: part4Cid })
     return { orderPart4CID: part4Cid, extension: {}, documents: inline([[part4Cid, bytes4]]) }
   }

@@ -184,7 +184,7 @@ export function createOrderService (components: OrderComponents): OrderService {
    */
   function redemptionKeys (doc4: OrderDocument, commitmentPublicKey: Uint8Array, reader: HeldIdentity, beneficiaryCID: string | undefined, binding: OrderBinding): RedemptionKeys {
     const orderKey = releasedOrderKey(doc4, commitmentPublicKey)
-    const keys: RedemptionKeys = { orderSeed: doc4.orderPart4!.secret, orderKey, decrypt: (data) => decryptForIdentity(reader, binding, data) }
+    const keys: RedemptionKeys = { orderKey, decrypt: (data) => decryptForIdentity(reader, binding, data) }
     if (beneficiaryCID !== undefined && reader.cid === beneficiaryCID) keys.beneficiaryECPrivateKey = reader.keys.ecPrivateKey
     return keys
   }

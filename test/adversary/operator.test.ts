@@ -18,7 +18,7 @@ import { test } from 'node:test'
 import { openSqliteState } from '../../src/adapters/storage/sqlite/index.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { isDtaError } from '../../src/errors.ts'
-import { orderKeyFromSeed } from '../../src/crypto/secp256k1.ts'
+import { parseOrderSecretRecord } from '../../src/core/order.ts'
 import { createLogger } from '../../src/logging.ts'
 import { createNode, initNode, openCustody } from '../../src/node.ts'
 import { principalShareKey } from '../../src/plugins/bitcoinwallet/index.ts'
@@ -77,11 +77,11 @@ test('an operator reading disks and debug logs finds no seed, share or secret of
       await state.close()
     }
   }
-  const seed = await unsealed(fiduciary.home, async (state) => ({ id: orderSeedRecordId('fiduciary', reference), sealed: (await state.getSeed(orderSeedRecordId('fiduciary', reference)))!.sealed }))
+  const { seed, orderKey } = parseOrderSecretRecord(await unsealed(fiduciary.home, async (state) => ({ id: orderSeedRecordId('fiduciary', reference), sealed: (await state.getSeed(orderSeedRecordId('fiduciary', reference)))!.sealed })))
   const share = await unsealed(principal.home, async (state) => ({ id: pluginSealRecordId('bitcoinwallet', principalShareKey(reference)), sealed: await state.pluginStore('bitcoinwallet').get(principalShareKey(reference)) as Uint8Array }))
   const secrets = {
     'order seed': seed,
-    'fiduciary share (order key)': orderKeyFromSeed(seed).privateKey,
+    'fiduciary share (order key)': orderKey,
     'principal share': share,
     'final key': Buffer.from(redeemed.body.secret as string, 'hex'),
   }

@@ -12,11 +12,11 @@
  * @module
  */
 import { execFile, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -62,6 +62,17 @@ async function pg (bin: string, args: string[]): Promise<string> {
 
 let databases = 0
 
+/** Clusters of this process not stopped yet: stopped at exit whatever happened (a crashed test file included). */
+const running = new Set<string>()
+process.once('exit', () => {
+  for (const data of running) {
+    const args = ['-D', data, '-m', 'immediate', '-w', 'stop']
+    if (asRoot) spawnSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), ...args], { stdio: 'ignore' })
+    else spawnSync(join(PG_BIN, 'pg_ctl'), args, { stdio: 'ignore' })
+    rmSync(dirname(data), { recursive: true, force: true })
+  }
+})
+
 export async function startPostgres (): Promise<TestPostgres> {
   requirePostgres()
   const dir = await mkdtemp(join(tmpdir(), 'dta-pg-'))
@@ -75,6 +86,7 @@ export async function startPostgres (): Promise<TestPostgres> {
   if (asRoot) spawnSync('chown', ['postgres:postgres', hba])
   await pg('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o',
     `-c listen_addresses='' -c unix_socket_directories='${dir}' -c max_connections=200 -c password_encryption=scram-sha-256`, 'start'])
+  running.add(data)
 
   const psql = async (sql: string, database = 'postgres'): Promise<string> =>
     (await pg('psql', ['-h', dir, '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql])).replace(/\n$/, '')
@@ -103,6 +115,7 @@ export async function startPostgres (): Promise<TestPostgres> {
     },
     async stop () {
       await pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']).catch(() => {})
+      running.delete(data)
       await rm(dir, { recursive: true, force: true })
     },
   }

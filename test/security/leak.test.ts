@@ -29,6 +29,7 @@ import { loadConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/schema.ts'
 import { deriveIdentityKeys } from '../../src/core/identity.ts'
 import { orderKeyFromSeed } from '../../src/crypto/secp256k1.ts'
+import { parseOrderSecretRecord } from '../../src/core/order.ts'
 import { createLogger } from '../../src/logging.ts'
 import { createNode, initNode, openCustody } from '../../src/node.ts'
 import type { DtaNode, InitOptions } from '../../src/node.ts'
@@ -110,6 +111,10 @@ async function custodySecrets (home: string, config: Config): Promise<Secret[]> 
         secrets.push({ what: `BLS secret key of ${id}`, bytes: keys.bls.key.toBytes() })
         secrets.push({ what: `ML-KEM seed of ${id}`, bytes: keys.kem.mlkem.export({ format: 'raw-seed' } as never) as unknown as Uint8Array })
         secrets.push({ what: `X25519 key of ${id}`, bytes: keys.kem.x25519.export({ format: 'raw-private' } as never) as unknown as Uint8Array })
+      } else if (id.startsWith('order/fiduciary/')) {
+        // the fiduciary's record: the seed and the order key it derives to (core/order.ts orderSecretRecord)
+        const record = parseOrderSecretRecord(seed)
+        secrets.push({ what: `order seed of ${id}`, bytes: record.seed }, { what: `order private key of ${id}`, bytes: record.orderKey })
       } else if (id.startsWith('order/')) {
         secrets.push({ what: `order private key of ${id}`, bytes: orderKeyFromSeed(seed).privateKey })
       }

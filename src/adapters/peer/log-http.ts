@@ -1,11 +1,12 @@
 /**
  * Reads another node's transparency log over HTTP (src/ports/log.ts LogReader): the newest
  * checkpoint, consistency and inclusion proofs, the log key statement, and raw tiles (for
- * `milagro log verify`). Every call has a timeout combined with the caller's signal and sends the
- * node's bearer token when configured; answers are read up to a size limit (a hostile peer cannot
- * make this node buffer without bound). Errors as the fulfil client maps them
- * (src/adapters/peer/http.ts): a refusal with one of our codes keeps its code, 401 is
- * PEER_UNAUTHORIZED, transport failures PEER_UNREACHABLE, anything else PEER_ERROR.
+ * `milagro log verify`). Requests go through the fulfil client's transport (src/adapters/peer/
+ * http.ts: node:http(s), the same TLS checks and client certificate, at most 64 MiB read), with a
+ * timeout combined with the caller's signal and the node's bearer token when configured; an
+ * answer over `maxBytes` is refused. Errors as the fulfil client maps them: a refusal with one of
+ * our codes keeps its code, 401 is PEER_UNAUTHORIZED, transport failures PEER_UNREACHABLE (or
+ * PEER_TLS_FAILED), anything else PEER_ERROR.
  * `createFailoverLogReader` reads one node's log through several replicas.
  * @module
  */
@@ -13,12 +14,16 @@ import type { AbortOptions } from '../../ports/common.ts'
 import { DtaError, ERRORS, isDtaError } from '../../errors.ts'
 import type { ErrorCode } from '../../errors.ts'
 import type { LogProofAnswer, LogReader } from '../../ports/log.ts'
+import type { TlsMaterial } from '../tls.ts'
+import { sendBytes, transportError } from './http.ts'
 
 export interface HttpLogReaderInit {
-  /** Base URL of the node, e.g. http://127.0.0.1:5556 */
+  /** Base URL of the node, e.g. http://127.0.0.1:5556 or https://fid.example:5556 */
   url: string
   timeoutMs: number
   bearerToken?: string
+  /** For https:// URLs: the CAs to verify the node with, and this node's client certificate (as the fulfil client). */
+  tls?: TlsMaterial
   /** Largest answer read, in bytes (default 1 MiB). */
   maxBytes?: number
 }
@@ -26,24 +31,6 @@ export interface HttpLogReaderInit {
 export interface HttpLogReader extends LogReader {
   /** GET `/v1/log/<path>` as bytes (a tile, an entry bundle, the checkpoint). */
   raw (path: string, options?: AbortOptions): Promise<Uint8Array>
-}
-
-async function readCapped (response: Response, max: number, what: string): Promise<Uint8Array> {
-  const reader = response.body?.getReader()
-  if (reader === undefined) return new Uint8Array(0)
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    length += value.length
-    if (length > max) {
-      await reader.cancel()
-      throw new DtaError('PEER_ERROR', `${what} answered more than ${max} bytes`)
-    }
-    chunks.push(value)
-  }
-  return new Uint8Array(Buffer.concat(chunks))
 }
 
 export function createHttpLogReader (init: HttpLogReaderInit): HttpLogReader {
@@ -55,22 +42,21 @@ export function createHttpLogReader (init: HttpLogReaderInit): HttpLogReader {
     const headers: Record<string, string> = {}
     if (init.bearerToken !== undefined && init.bearerToken !== '') headers.authorization = `Bearer ${init.bearerToken}`
     const url = `${base}/v1/log/${path}`
-    let response: Response
-    let body: Uint8Array
+    let response: { status: number, body: Buffer }
     try {
-      response = await fetch(url, { headers, signal: AbortSignal.any(signals) })
-      body = await readCapped(response, max, url)
+      response = await sendBytes(new URL(url), 'GET', headers, undefined, AbortSignal.any(signals), init.tls)
     } catch (err) {
-      if (isDtaError(err)) throw err
-      if (options.signal?.aborted === true) throw new DtaError('ABORTED', undefined, { cause: err })
-      throw new DtaError('PEER_UNREACHABLE', url, { cause: err })
+      throw transportError(err, url, options.signal)
     }
-    if (response.ok) return body
+    const where = `/v1/log/${path.split('?')[0]}`
+    if (response.body.length > max) throw new DtaError('PEER_ERROR', `${where} answered more than ${max} bytes`)
+    const body = new Uint8Array(response.body)
+    if (response.status >= 200 && response.status < 300) return body
     let code: unknown
     try { code = (JSON.parse(Buffer.from(body).toString('utf8')) as { code?: unknown } | null)?.code } catch { code = undefined }
     if (response.status === 401) throw new DtaError('PEER_UNAUTHORIZED', `${path} answered 401${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
-    if (response.status < 500 && typeof code === 'string' && Object.hasOwn(ERRORS, code)) throw new DtaError(code as ErrorCode, `answered by ${base} on /v1/log/${path.split('?')[0]}`)
-    throw new DtaError('PEER_ERROR', `/v1/log/${path.split('?')[0]} answered ${response.status}${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
+    if (response.status < 500 && typeof code === 'string' && Object.hasOwn(ERRORS, code)) throw new DtaError(code as ErrorCode, `answered by ${base} on ${where}`)
+    throw new DtaError('PEER_ERROR', `${where} answered ${response.status}${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
   }
   async function json<T> (path: string, options?: AbortOptions): Promise<T> {
     const body = await get(path, options)

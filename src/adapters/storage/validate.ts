@@ -14,7 +14,7 @@ import { SORT_BY_VALUES } from '../../ports/common.ts'
 import { DtaError } from '../../errors.ts'
 import { sealedRecordKeyId } from '../../core/sealed-record.ts'
 import { AUDIT_OPS, MAX_PER_PAGE } from '../../ports/state.ts'
-import type { AuditOp, OrderRole } from '../../ports/state.ts'
+import type { AuditOp, NewOrder, OrderRecord, OrderRole } from '../../ports/state.ts'
 
 /** Identifiers, names and CIDs: 1..512 characters. */
 export const MAX_TEXT = 512
@@ -132,4 +132,26 @@ export function auditOp (value: unknown): AuditOp {
 /** An audit entry's detail: absent (null) or 1..MAX_DETAIL characters. */
 export function auditDetail (value: unknown): string | null {
   return value === undefined ? null : text(value, 'detail', MAX_DETAIL)
+}
+
+/** The record a new order row will hold: every field of `o` checked, parts 3 and 4 empty, times from `now`. */
+export function newOrderRecord (o: NewOrder, seedRecordId: string | null, now: number): OrderRecord {
+  return {
+    role: role(o.role),
+    reference: text(o.reference, 'reference'),
+    plugin: text(o.plugin, 'plugin'),
+    principalCid: text(o.principalCid, 'principalCid'),
+    fiduciaryCid: text(o.fiduciaryCid, 'fiduciaryCid'),
+    beneficiaryCid: optText(o.beneficiaryCid, 'beneficiaryCid'),
+    part1Cid: optText(o.part1Cid, 'part1Cid'),
+    part2Cid: optText(o.part2Cid, 'part2Cid'),
+    part3Cid: null,
+    part4Cid: null,
+    commitment: optText(o.commitment, 'commitment'),
+    extension: extension(o.extension),
+    seedRecordId,
+    createdAt: o.createdAt === undefined ? now : time(o.createdAt, 'createdAt'),
+    updatedAt: now,
+    releasedTo: null
+  }
 }

@@ -40,6 +40,7 @@ export function withLogProofs (fulfil: FulfilService, log: Pick<TransparencyLog,
 
 export function checkedFiduciary (client: FiduciaryClient, fiduciaryCID: string, reader: LogReader, checker: LogChecker): FiduciaryClient {
   return {
+    ...(client.ping === undefined ? {} : { ping: client.ping }),
     async fulfillOrder (request, options) {
       const answer = await client.fulfillOrder({ ...request, logSize: await checker.seenSize(fiduciaryCID, options) }, options)
       const cid = answer.orderPart2CID

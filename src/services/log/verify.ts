@@ -35,7 +35,7 @@ export interface LogSource {
 export interface LogSummary {
   origin: string
   verifierKey: string
-  /** 'pinned' or 'as served by the node (pin it with --key)'. */
+  /** 'pinned' or 'as served by the node (pin it with --vkey)'. */
   keySource: 'pinned' | 'served'
   size: number
   root: string

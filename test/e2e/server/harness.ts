@@ -22,7 +22,7 @@
  *   HTTP error status, so refusals are asserted on status and `body.code`.
  * - `node.logTail()` and `node.errorLines()` help diagnose a failure; logs hold no secrets (the
  *   node never logs them) and tests compare secrets with assert.ok, so they are not printed either.
- * - `readOrders(home)` opens a stopped (or running: WAL) node's SQLite file read-only, for the
+ * - `readState(home)` opens a stopped (or running: WAL) node's SQLite file read-only, for the
  *   checks the API cannot show (the fiduciary's order rows, seeds and audit trail).
  *
  * Files: multi.test.ts (issue 4 test 1), two-servers.test.ts (2), three-servers.test.ts (3),

@@ -11,7 +11,7 @@ import { isDtaError } from '../../../src/errors.ts'
 import type { ErrorCode } from '../../../src/errors.ts'
 import { createIdentityDocument, identityRecipient, identitySigner } from '../../../src/core/identity.ts'
 import {
-  assertSameOrder, newOrderReference, openOrderPart, orderUpTo, part1Document, part2Document, part3Document, part4Document,
+  assertSameOrder, newOrderReference, openOrderPart, orderSecretRecord, orderUpTo, parseOrderSecretRecord, part1Document, part2Document, part3Document, part4Document,
   releasedOrderKey, releaseRecipient, sameOrder, sealOrderPart, validateOrder,
 } from '../../../src/core/order.ts'
 import { randomBytes } from '../../../src/crypto/random.ts'
@@ -35,7 +35,7 @@ function chain (beneficiary?: string, redemptionBeneficiary?: string) {
   const doc1 = part1Document({ reference: newOrderReference(), plugin: 'milagro', coin: 0, principalCID: P, fiduciaryCID: F, beneficiaryCID: beneficiary, extension: { a: 'b' }, timestamp: 1_000 })
   const doc2 = part2Document(doc1, { part1CID: CID1, commitmentPublicKey: key.publicKey, proofOfPossession: new Uint8Array(64), timestamp: 2_000 })
   const doc3 = part3Document(doc2, { part2CID: CID2, beneficiaryCID: redemptionBeneficiary, timestamp: 3_000 })
-  const doc4 = part4Document(doc3, { part3CID: CID3, seed, timestamp: 4_000 })
+  const doc4 = part4Document(doc3, { part3CID: CID3, seed, orderKey: key.privateKey, timestamp: 4_000 })
   return { seed, key, doc1, doc2, doc3, doc4 }
 }
 
@@ -90,7 +90,25 @@ test('releasedOrderKey: the seed must give the commitment it is checked against'
   throwsCode(() => releasedOrderKey(doc4, orderKeyFromSeed(randomBytes(32)).publicKey), 'ORDER_SECRET_MISMATCH')
   const { doc3 } = chain()
   throwsCode(() => releasedOrderKey(doc3, key.publicKey), 'ORDER_BAD_DOCUMENT')
-  throwsCode(() => releasedOrderKey(part4Document(doc3, { part3CID: CID3, seed: new Uint8Array(31), timestamp: 1 }), key.publicKey), 'ORDER_BAD_DOCUMENT')
+  throwsCode(() => releasedOrderKey(part4Document(doc3, { part3CID: CID3, seed: new Uint8Array(31), orderKey: new Uint8Array(0), timestamp: 1 }), key.publicKey), 'ORDER_BAD_DOCUMENT')
+  // the key derived once by the fiduciary is what is checked; a part 4 from an earlier fiduciary, seed only, derives it
+  const seedOnly = part4Document(doc3, { part3CID: CID3, seed: new Uint8Array(32).fill(7), orderKey: new Uint8Array(0), timestamp: 1 })
+  const derived = orderKeyFromSeed(new Uint8Array(32).fill(7))
+  assert.deepEqual(releasedOrderKey(seedOnly, derived.publicKey).privateKey, derived.privateKey)
+  const otherKey = orderKeyFromSeed(randomBytes(32)).privateKey
+  throwsCode(() => releasedOrderKey(part4Document(doc3, { part3CID: CID3, seed: new Uint8Array(32), orderKey: otherKey, timestamp: 1 }), key.publicKey), 'ORDER_SECRET_MISMATCH')
+  throwsCode(() => releasedOrderKey(part4Document(doc3, { part3CID: CID3, seed: new Uint8Array(32), orderKey: new Uint8Array(31), timestamp: 1 }), key.publicKey), 'ORDER_BAD_DOCUMENT')
+  throwsCode(() => releasedOrderKey(part4Document(doc3, { part3CID: CID3, seed: new Uint8Array(32), orderKey: new Uint8Array(32), timestamp: 1 }), key.publicKey), 'ORDER_SECRET_MISMATCH')
+})
+
+test('the fiduciary\'s order record: the seed and its key sealed together; a record of the seed alone derives the key', () => {
+  const seed = randomBytes(32)
+  const key = orderKeyFromSeed(seed)
+  const parsed = parseOrderSecretRecord(orderSecretRecord(seed, key.privateKey))
+  assert.deepEqual(parsed.seed, seed)
+  assert.deepEqual(parsed.orderKey, key.privateKey)
+  assert.deepEqual(parseOrderSecretRecord(seed).orderKey, key.privateKey)
+  throwsCode(() => parseOrderSecretRecord(new Uint8Array(40)), 'INTERNAL')
 })
 
 test('an order part seals and opens to the same document; only its recipients open it', () => {

@@ -149,6 +149,11 @@ test('P2PKH known answers for private key 1', () => {
 })
 
 test('p2pkhAddress rejects invalid keys and networks', () => {
+  for (let i = 0; i < 64; i++) {
+    const sk = secp256k1.utils.randomSecretKey()
+    assert.deepEqual(secpPublicKey(sk), secp256k1.getPublicKey(sk, true), 'libsecp256k1 and @noble/curves agree (compressed)')
+    assert.deepEqual(secpPublicKey(sk, false), secp256k1.getPublicKey(sk, false), 'libsecp256k1 and @noble/curves agree (uncompressed)')
+  }
   const pk = secpPublicKey(randomBytes(32).fill(1, 0, 1))
   throwsCode(() => p2pkhAddress(pk.subarray(1), 'mainnet'), 'CRYPTO_BAD_KEY')
   const offCurve = new Uint8Array(33); offCurve[0] = 2; offCurve[32] = 5

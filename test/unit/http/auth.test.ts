@@ -223,9 +223,13 @@ describe('a node with OAuth2 on (in process)', () => {
     await assert.rejects(createNode({ home: `${home}-nonexistent`, config: unchecked }), (err: unknown) => err instanceof DtaError && err.code === 'CONFIG_INVALID' && /oidcAudience/.test(err.message))
   })
 
-  it('status, the OpenAPI document and the docs need no token', async () => {
+  it('status, liveness, readiness, the OpenAPI document and the docs need no token', async () => {
     assert.equal((await call('GET', '/v1/status')).status, 200)
     assert.equal((await call('HEAD', '/v1/status')).status, 200)
+    assert.equal((await call('GET', '/v1/health/live')).status, 200)
+    const ready = await call('GET', '/v1/health/ready')
+    assert.equal(ready.status, 200, JSON.stringify(ready.body))
+    assert.deepEqual(Object.keys(ready.body.checks as object).sort(), ['custody', 'database', 'ipfs'])
     const spec = await call('GET', '/openapi.json')
     assert.equal(spec.status, 200)
     const { bearerAuth } = (spec.body.components as { securitySchemes: Record<string, Record<string, unknown>> }).securitySchemes

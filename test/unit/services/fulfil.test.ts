@@ -2,12 +2,21 @@
  * The fulfil service (the fiduciary side) in process, wired as src/node.ts wires it
  * (network.ts): the same part 1 gets the same part 2, a reused reference is refused, the
  * allow-list, one recipient per order even for concurrent part 3s, the same part 3 gets the same
- * part 4, and what the audit trail records.
+ * part 4, what the audit trail records, and a replica that never saw an order releasing it.
  * @module
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { part1Document, part3Document, sealOrderPart } from '../../../src/core/order.ts'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLocalDocumentStore } from '../../../src/adapters/ipfs/local.ts'
+import { cidV0Of } from '../../../src/adapters/ipfs/unixfs.ts'
+import { part1Document, part3Document, releasedOrderKey, sealOrderPart } from '../../../src/core/order.ts'
+import type { FulfilService } from '../../../src/ports/api.ts'
+import { createFulfilService } from '../../../src/services/fulfil.ts'
+import { Identities } from '../../../src/services/identities.ts'
+import { inline } from '../../../src/services/inline.ts'
 import { milagroPlugin } from '../../../src/plugins/milagro/index.ts'
 import { signerOf } from '../../../src/services/identities.ts'
 import { network, rejectsCode } from './network.ts'
@@ -60,6 +69,36 @@ describe('fulfil service', () => {
       net.fiduciary.fulfil.secret({ orderPart3CID: await part3(net.principal, raced.orderPart2CID, net.stranger), documentCID: net.principal.cid }),
     ])
     assert.equal([a, b].filter(r => r.status === 'fulfilled').length, 1)
+  })
+
+  it('a replica that never saw the order (its own store, the shared state) releases from the part 2 sent with part 3, and only from the bytes of its CID', async () => {
+    const order = await net.place({})
+    const p3 = await part3(net.principal, order.orderPart2CID)
+    const dir = await mkdtemp(join(tmpdir(), 'dta-replica-'))
+    const documents = createLocalDocumentStore({ path: dir })
+    await documents.start()
+    try {
+      // what a joining replica has: its node identity document, nothing of the order
+      await documents.accept(net.fiduciary.cid, await net.documents.get(net.fiduciary.cid))
+      const f = net.fiduciary
+      const replica = (): FulfilService => createFulfilService({
+        documents, state: f.state, custody: f.custody, identities: new Identities({ documents, state: f.state, custody: f.custody }),
+        plugin: net.plugin, pluginContext: f.ctx, node: f.held, cidOf: cidV0Of,
+      })
+      const sent = async (part2: Uint8Array): Promise<Parameters<FulfilService['secret']>[0]> => ({
+        orderPart3CID: p3, documentCID: net.principal.cid,
+        documents: inline([[p3, await net.documents.get(p3)], [net.principal.cid, await net.documents.get(net.principal.cid)], [order.orderPart2CID, part2]]),
+      })
+      // other bytes (a real document of this order) under part 2's CID are refused
+      await rejectsCode(replica().secret(await sent(await net.documents.get(order.orderPart1CID))), 'DOCUMENT_CID_MISMATCH')
+      const released = await replica().secret(await sent(await net.documents.get(order.orderPart2CID)))
+      await net.documents.accept(released.orderPart4CID, Buffer.from(released.documents![released.orderPart4CID]!, 'base64'))
+      const doc4 = await net.openAsFiduciary(released.orderPart4CID)
+      assert.equal(Buffer.from(releasedOrderKey(doc4, Buffer.from(order.commitment, 'hex')).publicKey).toString('hex'), order.commitment)
+    } finally {
+      await documents.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('refuses a part 3 by someone neither principal nor beneficiary, and audits it', async () => {

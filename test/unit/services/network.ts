@@ -18,7 +18,7 @@ import { cidV0Of } from '../../../src/adapters/ipfs/unixfs.ts'
 import { openSqliteState } from '../../../src/adapters/storage/sqlite/index.ts'
 import { isDtaError } from '../../../src/errors.ts'
 import type { ErrorCode } from '../../../src/errors.ts'
-import { decodeOrderPart, validateOrder, withPartCIDs } from '../../../src/core/order.ts'
+import { decodeOrderPart, parseOrderSecretRecord, validateOrder, withPartCIDs } from '../../../src/core/order.ts'
 import { parseEnvelope } from '../../../src/envelope/envelope.ts'
 import type { OrderDocument } from '../../../src/envelope/gen/dta_pb.ts'
 import type { FulfilService, OrderResponse, OrderSecretResponse, OrderService } from '../../../src/ports/api.ts'
@@ -124,7 +124,7 @@ export async function network (plugin: Plugin, options: { allowPrincipals?: stri
     redeemOn: async (node, orderPart4CID, extension) => await node.order.secret({ orderPart4CID, extension }),
     async seedOf (reference) {
       const id = orderSeedRecordId('fiduciary', reference)
-      return await fiduciary.custody.unseal(id, (await fiduciary.state.getSeed(id))!.sealed)
+      return parseOrderSecretRecord(await fiduciary.custody.unseal(id, (await fiduciary.state.getSeed(id))!.sealed)).seed
     },
     async openAsFiduciary (cid) {
       return decodeOrderPart(parseEnvelope(await documents.get(cid)), recipientOf(fiduciary.held)).document

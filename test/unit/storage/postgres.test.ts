@@ -182,14 +182,14 @@ describe('postgres: several processes on one database', () => {
       await states[0].setOrderPart2('fiduciary', reference, { part2Cid: 'c2', commitment: 'k' })
       const claims = await Promise.allSettled(states.map(async (s, i) => {
         await s.claimRelease(reference, { part3Cid: `c3-${i}`, releasedTo: `recipient-${i}` })
-        return await s.setOrderPart4('fiduciary', reference, { part4Cid: `c4-${i}`, releasedTo: `recipient-${i}` })
+        return await s.setOrderPart4('fiduciary', reference, { part4Cid: `c4-${i}`, part3Cid: `c3-${i}`, releasedTo: `recipient-${i}` })
       }))
       const won = claims.filter(c => c.status === 'fulfilled')
       assert.equal(won.length, 1)
       for (const c of claims) if (c.status === 'rejected') assert.ok(isDtaError(c.reason, 'ORDER_ALREADY_REDEEMED_ELSEWHERE'), String(c.reason))
       // twins of the winning part 3 at the other replicas: the first part 4 stays, one release recorded
       const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<StateRepository['setOrderPart4']>>>).value
-      const twins = await Promise.all(states.map(async (s, i) => await s.setOrderPart4('fiduciary', reference, { part4Cid: `twin-${i}`, releasedTo: winner.releasedTo! })))
+      const twins = await Promise.all(states.map(async (s, i) => await s.setOrderPart4('fiduciary', reference, { part4Cid: `twin-${i}`, part3Cid: winner.part3Cid!, releasedTo: winner.releasedTo! })))
       for (const t of twins) assert.equal(t.part4Cid, winner.part4Cid)
     }
   })

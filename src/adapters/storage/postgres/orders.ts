@@ -17,7 +17,7 @@ import type { AbortOptions, Extension } from '../../../ports/common.ts'
 import { DtaError } from '../../../errors.ts'
 import { orderSeedRecordId } from '../../../ports/state.ts'
 import type { NewFiduciaryOrder, NewOrder, OrderRecord, OrderRepository, OrderRole, PageRequest } from '../../../ports/state.ts'
-import { badRecord, extension, MAX_COMMITMENT, optText, pageArgs, role, sealedBytes, text, time } from '../validate.ts'
+import { badRecord, extension, MAX_COMMITMENT, newOrderRecord, optText, pageArgs, role, sealedBytes, text } from '../validate.ts'
 import { writeAudit } from './audit.ts'
 import type { PgConnection, Q, Row } from './connection.ts'
 import { ORDER_COLUMNS, toOrder } from './rows.ts'
@@ -37,26 +37,7 @@ async function lockOrder (q: Q, r: OrderRole, reference: string): Promise<OrderR
 }
 
 async function insertOrder (conn: PgConnection, tx: Q, o: NewOrder, seedRecordId: string | null): Promise<OrderRecord> {
-  const now = conn.now()
-  const createdAt = o.createdAt === undefined ? now : time(o.createdAt, 'createdAt')
-  const record: OrderRecord = {
-    role: role(o.role),
-    reference: text(o.reference, 'reference'),
-    plugin: text(o.plugin, 'plugin'),
-    principalCid: text(o.principalCid, 'principalCid'),
-    fiduciaryCid: text(o.fiduciaryCid, 'fiduciaryCid'),
-    beneficiaryCid: optText(o.beneficiaryCid, 'beneficiaryCid'),
-    part1Cid: optText(o.part1Cid, 'part1Cid'),
-    part2Cid: optText(o.part2Cid, 'part2Cid'),
-    part3Cid: null,
-    part4Cid: null,
-    commitment: optText(o.commitment, 'commitment'),
-    extension: extension(o.extension),
-    seedRecordId,
-    createdAt,
-    updatedAt: now,
-    releasedTo: null
-  }
+  const record = newOrderRecord(o, seedRecordId, conn.now())
   await tx`INSERT INTO orders (role, reference, plugin, principal_cid, fiduciary_cid, beneficiary_cid, part1_cid, part2_cid,
       commitment, extension, seed_record_id, created_at, updated_at)
     VALUES (${record.role}, ${record.reference}, ${record.plugin}, ${record.principalCid}, ${record.fiduciaryCid}, ${record.beneficiaryCid},
@@ -178,17 +159,23 @@ export function createOrderRepository (conn: PgConnection): OrderRepository {
       })
     },
 
-    async setOrderPart4 (r: OrderRole, reference: string, part: { part4Cid: string, releasedTo?: string, extension?: Extension }, options?: AbortOptions): Promise<OrderRecord> {
+    async setOrderPart4 (r: OrderRole, reference: string, part: { part4Cid: string, part3Cid?: string, releasedTo?: string, extension?: Extension }, options?: AbortOptions): Promise<OrderRecord> {
       return await conn.run(options, async q => {
         role(r)
         const part4Cid = text(part.part4Cid, 'part4Cid')
         const releasedTo = optText(part.releasedTo, 'releasedTo')
+        const part3Cid = optText(part.part3Cid, 'part3Cid')
         return await conn.tx(q, async tx => {
           const order = await lockOrder(tx, r, reference)
           if (order.part3Cid === null) throw new DtaError('STATE_ORDER_PART_MISSING', `${r} ${reference}: no part 3`)
           if (r === 'fiduciary') {
             if (releasedTo === null || order.releasedTo !== releasedTo) {
               throw new DtaError('ORDER_ALREADY_REDEEMED_ELSEWHERE', `${reference}: part 4 for a recipient the release was not claimed for`)
+            }
+            if (part3Cid === null) throw badRecord('part3Cid (the part 3 this part 4 answers) is required on a fiduciary row')
+            if (order.part3Cid !== part3Cid) { // a newer part 3 of the same recipient took the row: released, not recorded
+              await writeAudit(conn, tx, 'seed.released', order.seedRecordId, releasedTo, `part4 ${part4Cid}`)
+              return order
             }
             if (order.part4Cid !== null) return order // this part 3 is answered already: the first part 4 stays
           }

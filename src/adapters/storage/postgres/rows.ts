@@ -1,74 +1,15 @@
 /**
- * Row mapping: the columns the repositories select and how a PostgreSQL row becomes a port record
- * (src/ports/state.ts) — the one place that knows a column's name and its record field. bigint
- * columns arrive as numbers (open.ts registers the parser: every value we store is a safe integer)
- * and bytea as Buffers, handed out as plain Uint8Arrays.
+ * Row mapping for PostgreSQL: the shared one (../rows.ts), with bytea (a Buffer) copied out to a
+ * plain Uint8Array; bigint columns arrive as numbers (open.ts registers the parser: every value we
+ * store is a safe integer).
  * @module
  */
-import type { Extension } from '../../../ports/common.ts'
-import type { AuditEntry, AuditOp, IdentityRecord, OrderRecord, OrderRole, SealedSeed } from '../../../ports/state.ts'
+import { toIdentity as identityOf, toSeed as seedOf } from '../rows.ts'
+import type { IdentityRecord, SealedSeed } from '../../../ports/state.ts'
 import { fromBytea } from './connection.ts'
 import type { Row } from './connection.ts'
 
-/** An identity with its sealed root seed, if it has one; append `WHERE …` / `ORDER BY …`. */
-export const IDENTITY_SELECT = `SELECT i.cid, i.name, i.created_at, i.is_node, s.sealed
-  FROM identities i LEFT JOIN sealed_seeds s ON s.record_id = i.seed_record_id`
+export { IDENTITY_SELECT, ORDER_COLUMNS, SEED_COLUMNS, toAudit, toOrder } from '../rows.ts'
 
-export function toIdentity (row: Row): IdentityRecord {
-  return {
-    cid: row.cid as string,
-    name: row.name as string,
-    createdAt: row.created_at as number,
-    sealedRootSeed: row.sealed === null ? null : fromBytea(row.sealed),
-    isNodeIdentity: row.is_node === true
-  }
-}
-
-/** Every column of `orders` a record holds. */
-export const ORDER_COLUMNS = `role, reference, plugin, principal_cid, fiduciary_cid, beneficiary_cid, part1_cid, part2_cid,
-  part3_cid, part4_cid, commitment, extension, seed_record_id, created_at, updated_at, released_to`
-
-export function toOrder (row: Row): OrderRecord {
-  return {
-    role: row.role as OrderRole,
-    reference: row.reference as string,
-    plugin: row.plugin as string,
-    principalCid: row.principal_cid as string,
-    fiduciaryCid: row.fiduciary_cid as string,
-    beneficiaryCid: row.beneficiary_cid as string | null,
-    part1Cid: row.part1_cid as string | null,
-    part2Cid: row.part2_cid as string | null,
-    part3Cid: row.part3_cid as string | null,
-    part4Cid: row.part4_cid as string | null,
-    commitment: row.commitment as string | null,
-    extension: JSON.parse(row.extension as string) as Extension,
-    seedRecordId: row.seed_record_id as string | null,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-    releasedTo: row.released_to as string | null
-  }
-}
-
-/** The columns of `sealed_seeds` that `toSeed` reads. */
-export const SEED_COLUMNS = 'record_id, sealed, key_id, created_at, updated_at'
-
-export function toSeed (row: Row): SealedSeed {
-  return {
-    recordId: row.record_id as string,
-    sealed: fromBytea(row.sealed),
-    keyId: row.key_id as string,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number
-  }
-}
-
-export function toAudit (row: Row): AuditEntry {
-  return {
-    id: row.id as number,
-    at: row.at as number,
-    op: row.op as AuditOp,
-    reference: row.reference as string | null,
-    actor: row.actor as string | null,
-    detail: row.detail as string | null
-  }
-}
+export function toIdentity (row: Row): IdentityRecord { return identityOf(row, fromBytea) }
+export function toSeed (row: Row): SealedSeed { return seedOf(row, fromBytea) }
