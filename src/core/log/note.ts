@@ -52,7 +52,10 @@ export function formatVerifierKey (v: NoteVerifier): string {
 
 /** Parses a verifier key and checks that its key ID is the one of its name and key. */
 export function parseVerifierKey (vkey: string): NoteVerifier {
-  const parts = vkey.split('+')
+  // name and hash hold no '+'; the base64 key may
+  const first = vkey.indexOf('+')
+  const second = first < 0 ? -1 : vkey.indexOf('+', first + 1)
+  const parts = second < 0 ? [] : [vkey.slice(0, first), vkey.slice(first + 1, second), vkey.slice(second + 1)]
   if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1]!)) throw new DtaError('LOG_BAD_NOTE', 'a verifier key is name+hash+key')
   const raw = strictBase64(parts[2]!)
   if (raw === undefined || raw.length !== 1 + ED25519_PUBLIC_KEY_BYTES || raw[0] !== ED25519_NOTE_TYPE) throw new DtaError('LOG_BAD_NOTE', 'only Ed25519 verifier keys are supported')

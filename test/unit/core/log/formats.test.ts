@@ -55,6 +55,15 @@ describe('signed notes (C2SP signed-note, Ed25519)', () => {
     assert.throws(() => openNote(stolen, [v]), { code: 'LOG_BAD_SIGNATURE' })
   })
 
+  it('read a verifier key whose base64 holds "+" (found in an end-to-end run)', () => {
+    for (let i = 0; i < 64; i++) {
+      const key = ed25519FromSeed(new Uint8Array(32).fill(i))
+      const v = noteVerifier('milagro-dta/log/QmX', key.publicKey)
+      const text = formatVerifierKey(v)
+      assert.deepEqual(parseVerifierKey(text), v, text)
+    }
+  })
+
   it('refuse malformed notes and keys with typed errors', () => {
     for (const bad of ['no newline', 'text\n', 'text\n\n', 'text\n\nsig\n', 'text\n\n— name notbase64!\n', 'te\u0001xt\n\n— n AAAAAAA=\n', `${vector.text}\n— a b AAAAAAA=\n`]) {
       assert.throws(() => parseNote(bad), { code: 'LOG_BAD_NOTE' }, JSON.stringify(bad))
