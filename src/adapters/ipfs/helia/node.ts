@@ -41,7 +41,7 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { DtaError, listenError } from '../../../errors.ts'
 import { readSecretFileIfPresent, writeSecretFile } from '../../secret-file.ts'
-import { createAddressPolicy } from '../address-policy.ts'
+import { MAX_ADDRESSES_PER_PEER, createAddressPolicy } from '../address-policy.ts'
 import { CachedFsBlockstore } from '../blockstore.ts'
 import { DhtDatastore } from '../dht-datastore.ts'
 import { createStaticPeering } from '../peering.ts'
@@ -122,10 +122,11 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
       streamMuxers: [yamux()],
       ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
       ...(records === undefined ? {} : { datastore: records }),
-      // every dial, the static peering's included, passes the address policy; and no resolver:
-      // a /dnsaddr/ a peer names would otherwise be looked up before the policy sees the address
+      // every dial, the static peering's included, passes the address policy; no resolver (a
+      // /dnsaddr/ a peer names would otherwise be looked up before the policy sees the address);
+      // a dial tries at most as many addresses of a peer as the DHT keeps for one
       connectionGater: { denyDialMultiaddr: (address) => !policy.allows(address) },
-      connectionManager: { resolvers: {} },
+      connectionManager: { resolvers: {}, maxPeerAddrsToDial: MAX_ADDRESSES_PER_PEER },
       // no peerDiscovery (bootstrap, mDNS), no delegated routing; the DHT is a service (below)
       peerDiscovery: [],
       contentRouters: [],
