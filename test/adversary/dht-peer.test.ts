@@ -96,8 +96,8 @@ describe('a hostile member of the private DHT', { timeout: 120_000 }, () => {
     const after = await status()
     assert.deepEqual(after.attempts, [], 'no public address, DNS name or /dnsaddr/ was tried')
     // each lookup meets the 20 fakes again and may dial each at its (at most 8) loopback
-    // addresses, all closed: the fetch looked up at 0.1 s and retried at +0.25, 0.5, 1, 2 s
-    // before its 3 s deadline, and `providers` is one lookup more — 6 lookups at most
+    // addresses, all closed: the fetch looked up at 0.25 s and retried 0.25, 0.5, 1 s after
+    // each empty lookup before its 3 s deadline, and `providers` is one lookup more — 6 at most
     const dials = (after.loopbackDials as number) - before
     assert.ok(dials <= 6 * 20 * 8, `V dialled ${dials} loopback addresses`)
     await fetchesDocument('after the lying lookups')

@@ -29,8 +29,10 @@
  *   first self-lookup runs as soon as the first peer is in the table
  *   (`initialQuerySelfInterval: 0`); kad-dht holds other lookups until it has run. Each is ≤ n
  *   small requests (idle cost measured: bench/dht.ts);
- * - the router retries a lookup that found no provider (250 ms, doubling), until the fetch's
- *   deadline: a fetch that starts while tables are still filling still finds the document;
+ * - the router starts a lookup only if no connected peer answered within 250 ms
+ *   (`PROVIDER_SEARCH_DELAY_MS`), and retries one that found no provider (after 250 ms,
+ *   doubling) until the fetch's deadline: a fetch that starts while tables are still filling
+ *   still finds the document;
  * - provider records live 48 h and are re-announced after 24 h, checked hourly, two at a time
  *   (kad-dht's 10 at once would be a burst on a 2-core server);
  * - no DHT values at all: every validator refuses (a PUT_VALUE is refused, nothing is stored),
@@ -59,11 +61,13 @@ export const MAX_DHT_MESSAGE_BYTES = 64 * 1024
 /**
  * Bitswap asks the router for providers at the same moment it sends its want to the connected
  * peers; this delay lets a connected peer that holds the block answer first, and the lookup
- * (aborted once the block arrives) then never starts. kubo waits 1 s (`ProviderSearchDelay`);
- * an order is a sequence of fetches, so 100 ms — above the p90 of a fetch from a connected
- * peer on loopback (bench/ipfs.ts) — and the lookup competes with nothing on the way.
+ * (aborted once the block arrives) then never starts — in a small network, once the tables are
+ * full, every server is connected to every other and almost every fetch is such a one. kubo
+ * waits 1 s (`ProviderSearchDelay`); an order is a sequence of fetches, so 250 ms: above the
+ * p90 of a fetch from a connected peer with five busy nodes on two cores (~100 ms, bench/dht.ts),
+ * and all a fetch that does need the DHT pays for it.
  */
-const PROVIDER_SEARCH_DELAY_MS = 100
+const PROVIDER_SEARCH_DELAY_MS = 250
 /** Providers of one document the router passes on (bitswap dials at most 3 of them). */
 const MAX_PROVIDERS = 20
 /** An announcement (a lookup of the closest peers, then ADD_PROVIDER to each) gives up after this. */
