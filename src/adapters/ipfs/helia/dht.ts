@@ -4,8 +4,8 @@
  * (`/ipfs/kad/1.0.0`), so a D-TA node neither joins nor answers the public network even if one
  * of its peers is a public IPFS node — with no bootstrap list: its routing table fills only from
  * the peers it is connected to (the static peering) and the peers they name. This file
- * configures the DHT service, gives Helia a router over it (bitswap asks it for the providers of
- * a block no connected peer has) and announces the documents the node holds.
+ * configures the DHT service and gives Helia a router over it (bitswap asks it for the providers
+ * of a block no connected peer has); ./announce.ts announces the documents the node holds.
  *
  * Settings, chosen for a private network of a few to a few dozen servers and set explicitly
  * (kad-dht's defaults are tuned for the public network of ~10⁴ servers):
@@ -50,10 +50,8 @@ import type { KadDHT, KadDHTComponents } from '@libp2p/kad-dht'
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import { NotFoundError } from '@libp2p/interface'
 import { peerIdFromCID } from '@libp2p/peer-id'
-import type { Pins, Router } from '@helia/interface'
-import type { CID } from 'multiformats/cid'
+import type { Router } from '@helia/interface'
 import type { AddressPolicy } from '../address-policy.ts'
-import type { DhtDatastore } from '../dht-datastore.ts'
 
 export const DHT_PROTOCOL = '/milagro-dta/kad/1.0.0'
 /** The longest DHT message (request or answer) a node reads. */
@@ -70,10 +68,8 @@ export const MAX_DHT_MESSAGE_BYTES = 64 * 1024
 const PROVIDER_SEARCH_DELAY_MS = 250
 /** Providers of one document the router passes on (bitswap dials at most 3 of them). */
 const MAX_PROVIDERS = 20
-/** An announcement (a lookup of the closest peers, then ADD_PROVIDER to each) gives up after this. */
-const PROVIDE_TIMEOUT_MS = 60_000
-/** Announcements run at most this many at a time, in the background. */
-const PROVIDE_CONCURRENCY = 2
+/** Announcements (ours and the reprovider's) run at most this many at a time, in the background. */
+export const PROVIDE_CONCURRENCY = 2
 
 const refuseValues = (): never => { throw new Error('this node accepts no DHT values') }
 
@@ -292,94 +288,5 @@ export function watchNewPeers (libp2p: PeerEvents, dht: KadDHT): () => void {
     libp2p.removeEventListener('peer:identify', onIdentify)
     clearTimeout(timer)
     running?.abort()
-  }
-}
-
-// ── announcing what the node holds ───────────────────────────────────────────────────────────────
-
-/**
- * An announcement goes out this long after the document was stored. Measured (2 processes,
- * 2 KiB documents): announcing at once adds ~20 ms to the p50 of a peer's fetch of the document
- * it is racing with — the lookup and the ADD_PROVIDER streams compete with the bitswap answer —
- * and in a D-TA order the next node usually fetches a document within milliseconds. The node's
- * own provider record is written at once (`DhtDatastore.recordOwn`), so a lookup that reaches it
- * finds the document from the start.
- */
-const ANNOUNCE_DELAY_MS = 1000
-
-export interface Announcer {
-  /** Records `cid` as held here now and queues its announcement (once per CID). */
-  announce (cid: CID): void
-  /** Announcements waiting or running. */
-  pending (): number
-  /** Drops the queue and aborts the announcements running. */
-  stop (): void
-}
-
-/**
- * Announces documents in the background, `ANNOUNCE_DELAY_MS` after they were stored,
- * `PROVIDE_CONCURRENCY` at a time, each bounded by `PROVIDE_TIMEOUT_MS`: a put or a fetch never
- * waits for the network to learn of it. An announcement leaves provider records at the 20
- * servers closest to the CID. The queue holds only CIDs this node stored itself.
- */
-export function createAnnouncer (dht: KadDHT, records: DhtDatastore): Announcer {
-  const queue = new Map<string, { cid: CID, due: number }>()
-  const running = new Set<AbortController>()
-  let wake: ReturnType<typeof setTimeout> | undefined
-  let stopped = false
-
-  function pump (): void {
-    clearTimeout(wake)
-    wake = undefined
-    while (!stopped && running.size < PROVIDE_CONCURRENCY && queue.size > 0) {
-      const [key, { cid, due }] = queue.entries().next().value as [string, { cid: CID, due: number }]
-      const wait = due - performance.now()
-      if (wait > 0) {
-        wake = setTimeout(pump, wait)
-        return
-      }
-      queue.delete(key)
-      const controller = new AbortController()
-      // a cleared timer rather than AbortSignal.timeout(), so no timer outlives stop()
-      const timer = setTimeout(() => { controller.abort() }, PROVIDE_TIMEOUT_MS)
-      running.add(controller)
-      void (async () => {
-        for await (const _ of dht.provide(cid, { signal: controller.signal })) { /* drain the query's events */ }
-      })().catch(() => { /* best effort: the own record is written, and the reprovider tries again */ }).finally(() => {
-        clearTimeout(timer)
-        running.delete(controller)
-        pump()
-      })
-    }
-  }
-
-  return {
-    announce (cid) {
-      if (stopped) return
-      records.recordOwn(cid.multihash.bytes)
-      if (queue.has(cid.toString())) return
-      queue.set(cid.toString(), { cid, due: performance.now() + ANNOUNCE_DELAY_MS })
-      if (wake === undefined) pump()
-    },
-    pending () {
-      return queue.size + running.size
-    },
-    stop () {
-      stopped = true
-      clearTimeout(wake)
-      queue.clear()
-      for (const controller of running) controller.abort()
-    }
-  }
-}
-
-/**
- * Queues an announcement of every pinned document that has no provider record of this node: the
- * documents pinned while content routing was off, or before the node had it. Runs once at start,
- * in the background; once each has been announced its record is on disk and this finds nothing.
- */
-export async function announceHeld (helia: { pins: Pins }, records: DhtDatastore, announcer: Announcer, signal: AbortSignal): Promise<void> {
-  for await (const pin of helia.pins.ls({ signal })) {
-    if (!records.hasOwnRecord(pin.cid.multihash.bytes)) announcer.announce(pin.cid)
   }
 }

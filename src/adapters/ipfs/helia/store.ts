@@ -4,6 +4,10 @@
  * This file is the `DocumentStore` side — put/get/accept/has, pinning, the recent-documents cache —
  * and the store's start/stop; its options are checked in ./init.ts.
  *
+ * Bitswap asks the connected peers, then (content routing on, the default) the holders the
+ * private network's DHT names (./dht.ts); a document put, accepted or fetched and kept is
+ * recorded as held here and announced in the background.
+ *
  * Every fetch is bounded by `fetchTimeoutMs` (an unknown CID otherwise waits forever), and says
  * what it tried: a document that is not on disk while no peer at all is connected fails at once
  * with DOCUMENT_NOT_FOUND ("no IPFS peer is connected") — nobody could answer, so waiting the whole
