@@ -2,8 +2,8 @@
  * Content-routing benchmark (prints numbers, asserts nothing):
  *   npm run bench:dht            (or: npx node bench/dht.ts)
  *
- * Five nodes, each its own OS process, in a chain A–B–C–D–E where each lists only its neighbours
- * in `peers` (as test/e2e/ipfs/dht.test.ts), on 127.0.0.1:
+ * Five nodes, each its own OS process, in a chain A–B–C–D–E where each is connected to its
+ * neighbours only (each lists the one before it in `peers`), on 127.0.0.1:
  * - fetch across the chain: E puts a fresh 2 KiB document, A gets it; timed inside A around `get`,
  *   back to back (each put and fetch is announced 1 s later, so announcements run under the
  *   next fetches) and 1.5 s apart (they do not). Once the DHT has filled the routing tables
@@ -29,7 +29,6 @@ import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -51,7 +50,7 @@ async function child (init: Record<string, unknown>): Promise<void> {
   const store = createHeliaDocumentStore(init as never)
   await store.start()
   const out = (m: Record<string, unknown>): void => { process.stdout.write(JSON.stringify(m) + '\n') }
-  out({ type: 'ready', peerId: store.peerId() })
+  out({ type: 'ready', peerId: store.peerId(), multiaddrs: store.multiaddrs() })
   const lines = createInterface({ input: process.stdin })
   lines.on('line', (line) => {
     const request = JSON.parse(line) as { id: number, op: string, data?: string, cid?: string, peers?: string[], count?: number }
@@ -93,26 +92,21 @@ async function child (init: Record<string, unknown>): Promise<void> {
       (err: unknown) => { out({ id: request.id, ok: false, error: String(err) }) }
     )
   })
+  // the parent went away: stop rather than linger
+  lines.on('close', () => { void store.stop() })
 }
 
 // ── parent ───────────────────────────────────────────────────────────────────────────────────────
 
 interface Node {
   peerId: string
+  multiaddrs: string[]
   request: (op: string, args?: Record<string, unknown>) => Promise<Record<string, any>>
   kill: () => void
 }
 
 const children = new Set<ChildProcessWithoutNullStreams>()
 process.once('exit', () => { for (const c of children) c.kill('SIGKILL') })
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
 
 async function prepareHome (path: string): Promise<string> {
   mkdirSync(path, { recursive: true, mode: 0o700 })
@@ -125,20 +119,27 @@ async function startNode (init: Record<string, unknown>): Promise<Node> {
   const c = spawn(process.execPath, [SELF, 'child', JSON.stringify(init)], { stdio: ['pipe', 'pipe', 'pipe'] })
   children.add(c)
   c.once('exit', () => children.delete(c))
-  c.stderr.resume()
+  let stderr = ''
+  c.stderr.setEncoding('utf8')
+  c.stderr.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-4000) })
   const pending = new Map<number, (m: Record<string, any>) => void>()
   let ready: ((m: Record<string, any>) => void) | undefined
-  const first = new Promise<Record<string, any>>(resolve => { ready = resolve })
+  const first = new Promise<Record<string, any>>((resolve, reject) => {
+    ready = resolve
+    c.once('exit', (code) => { reject(new Error(`node exited (${String(code)}) before it was ready:\n${stderr}`)) })
+  })
+  c.once('exit', () => { for (const resolve of pending.values()) resolve({ ok: false, error: `node exited:\n${stderr}` }) })
   createInterface({ input: c.stdout }).on('line', (line) => {
     const m = JSON.parse(line) as Record<string, any>
     if (m.type === 'ready') { ready?.(m); return }
     pending.get(m.id)?.(m)
     pending.delete(m.id)
   })
-  const { peerId } = await first
+  const { peerId, multiaddrs } = await first
   let next = 1
   return {
     peerId,
+    multiaddrs,
     kill: () => { c.kill('SIGKILL') },
     request: async (op, args = {}) => {
       const id = next++
@@ -153,21 +154,20 @@ async function startNode (init: Record<string, unknown>): Promise<Node> {
 
 interface Chain { nodes: Node[], addresses: string[] }
 
+/**
+ * Five nodes started one after the other on port 0, each listing the one before it (a connection
+ * serves both ways, so each is connected to its neighbours only): no port is chosen in advance,
+ * so none can be taken meanwhile by another connection's local port.
+ */
 async function startChain (root: string, contentRouting: 'dht' | 'none'): Promise<Chain> {
-  const names = ['a', 'b', 'c', 'd', 'e']
-  const ids = await Promise.all(names.map(async n => prepareHome(join(root, n))))
-  const ports: number[] = []
-  for (const _ of names) ports.push(await freePort())
-  const addresses = names.map((_, i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${ids[i]}`)
-  const nodes = await Promise.all(names.map(async (n, i) => startNode({
-    path: join(root, n),
-    listen: [`/ip4/127.0.0.1/tcp/${ports[i]}`],
-    peers: [addresses[i - 1], addresses[i + 1]].filter(a => a !== undefined),
-    fetchTimeoutMs: 10_000,
-    contentRouting
-  })))
+  const nodes: Node[] = []
+  for (const name of ['a', 'b', 'c', 'd', 'e']) {
+    await prepareHome(join(root, name))
+    const before = nodes.at(-1)
+    nodes.push(await startNode({ path: join(root, name), listen: ['/ip4/127.0.0.1/tcp/0'], peers: before === undefined ? [] : [before.multiaddrs[0]], fetchTimeoutMs: 10_000, contentRouting }))
+  }
   await Promise.all(nodes.map(async (node, i) => node.request('waitPeers', { count: i === 0 || i === 4 ? 1 : 2 })))
-  return { nodes, addresses }
+  return { nodes, addresses: nodes.map(n => n.multiaddrs[0]) }
 }
 
 /** Waits (bounded) until every node of a DHT chain knows the other four. */
@@ -194,6 +194,7 @@ async function main (): Promise<void> {
   try {
     console.log(`bench/dht.ts — Node ${process.version}, 5-node chain A–B–C–D–E on 127.0.0.1, 2 KiB documents`)
     const dht = await startChain(join(root, 'dht'), 'dht')
+    const none = await startChain(join(root, 'none'), 'none') // idle until the last measurement
     await settle(dht)
     const [a, , , , e] = dht.nodes
 
@@ -233,8 +234,7 @@ async function main (): Promise<void> {
     console.log(`newcomer F peering with A only: spawn → ready ${percentiles(starts)}`)
     console.log(`  then its first fetch of a document E holds:  ${percentiles(firsts)}`)
 
-    const none = await startChain(join(root, 'none'), 'none')
-    await new Promise(resolve => setTimeout(resolve, 5000)) // both chains settle; the newcomers' announcements end
+    await new Promise(resolve => setTimeout(resolve, 5000)) // the newcomers' announcements end
     const c = { dht: dht.nodes[2], none: none.nodes[2] }
     const before = { dht: await c.dht.request('usage'), none: await c.none.request('usage') }
     await new Promise(resolve => setTimeout(resolve, IDLE_SECONDS * 1000))
