@@ -85,6 +85,8 @@ export async function openDocuments (home: string, config: Config, observers: Pi
     announce: network ? config.ipfs.announce : [],
     swarmKeyFile,
     fetchTimeoutMs: config.ipfs.fetchTimeoutMs,
+    // init (no network) runs no DHT either: it only stores the node identity document
+    contentRouting: network ? config.ipfs.contentRouting : 'none',
     ...observers,
   })
   try {

@@ -130,6 +130,7 @@ export const IpfsSchema = Type.Object({
   announce: multiaddrs([], 'Addresses to advertise instead of the listen addresses (e.g. behind NAT).'),
   swarmKeyFile: Type.String({ default: '', description: 'Private network key file (go-ipfs swarm.key, mode 0600), relative to the home folder; empty: no private network.' }),
   fetchTimeoutMs: integer(10_000, 100, 600_000, 'Time limit for fetching a document from peers, in milliseconds.'),
+  contentRouting: Type.Enum(['dht', 'none'], { default: 'dht', description: 'How a document no connected peer has is found: dht, the private network\'s Kademlia DHT (/milagro-dta/kad/1.0.0, filled from ipfs.peers only, never the public IPFS DHT); none, ask connected peers only (every node holding a document a node reads must then be in its ipfs.peers).' }),
   dataDir: Type.String({ default: 'ipfs', minLength: 1, description: 'Blockstore and peer key folder, relative to the home folder.' })
 }, { additionalProperties: false, default: {}, description: 'The embedded IPFS node that stores documents.' })
 

@@ -3,7 +3,8 @@
  * process with its own home folder, peering over 127.0.0.1 only (static peers, no discovery).
  * Covers fetching through bitswap by two and three processes, restart of a node (documents, peer
  * id, port, re-dial by its peers), typed timeouts and aborts, and — through the network spy in
- * every process — that nothing in the default configuration reaches beyond loopback.
+ * every process — that nothing in the default configuration (the private DHT on) reaches beyond
+ * loopback. Finding documents across peers that are not connected is test/e2e/ipfs/dht.test.ts.
  * @module
  */
 
@@ -131,12 +132,12 @@ describe('IPFS documents between three processes', { timeout: 60_000 }, () => {
     assert.deepEqual(new Uint8Array(Buffer.from(got.data as string, 'base64')), bytes)
   })
 
-  it('no process tried to reach anything beyond 127.0.0.1, and each ran only identify and bitswap', async () => {
+  it('no process tried to reach anything beyond 127.0.0.1, and each ran only identify, ping, the private DHT and bitswap', async () => {
     for (const node of [a, b, c]) {
       const status = await node.request('status')
       assert.deepEqual(status.attempts, [], `${node.peerId} tried to reach: ${JSON.stringify(status.attempts)}`)
-      assert.deepEqual(status.services, ['identify'])
-      assert.deepEqual((status.protocols as string[]).toSorted(), ['/ipfs/bitswap/1.2.0', '/ipfs/id/1.0.0'])
+      assert.deepEqual(status.services, ['identify', 'ping', 'dht'])
+      assert.deepEqual((status.protocols as string[]).toSorted(), ['/ipfs/bitswap/1.2.0', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/milagro-dta/kad/1.0.0'])
       assert.ok((status.multiaddrs as string[]).every(m => m.startsWith('/ip4/127.0.0.1/tcp/')), JSON.stringify(status.multiaddrs))
     }
     for (const node of [a, b, c]) {

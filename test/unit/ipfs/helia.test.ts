@@ -84,7 +84,9 @@ describe('helia document store', () => {
       ['a fractional fetch timeout', { fetchTimeoutMs: 1.5 }, /fetchTimeoutMs/],
       ['a missing fetch timeout', { fetchTimeoutMs: undefined }, /fetchTimeoutMs/],
       ['a backoff whose ceiling is below its floor', { redialMinMs: 5000, redialMaxMs: 1000 }, /redialMaxMs/],
-      ['a negative want-list debounce', { wantlistDebounceMs: -1 }, /wantlistDebounceMs/]
+      ['a negative want-list debounce', { wantlistDebounceMs: -1 }, /wantlistDebounceMs/],
+      ['an unknown content routing', { contentRouting: 'public-dht' as 'dht' }, /contentRouting must be one of dht, none/],
+      ['a negative DHT record limit', { dhtLimits: { maxProviderRecords: -1 } }, /dhtLimits\.maxProviderRecords/]
     ]
     for (const [label, change, message] of cases) {
       it(`rejects ${label} with DOCUMENT_STORE_BAD_CONFIG`, () => {
@@ -202,12 +204,29 @@ describe('helia document store', () => {
       await waitFor('b to connect to a', () => b.connectedPeers().includes(a.peerId()))
     })
 
-    it('runs identify only, answers only identify and bitswap, and listens only where told', () => {
+    it('runs identify, ping and the private DHT only, answers only their protocols and bitswap, and listens only where told', () => {
       for (const store of [a, b]) {
-        assert.deepEqual(store.services(), ['identify'])
-        assert.deepEqual(store.protocols().toSorted(), ['/ipfs/bitswap/1.2.0', '/ipfs/id/1.0.0'])
+        assert.deepEqual(store.services(), ['identify', 'ping', 'dht'])
+        assert.deepEqual(store.protocols().toSorted(), ['/ipfs/bitswap/1.2.0', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/milagro-dta/kad/1.0.0'])
         assert.ok(store.multiaddrs().length === 1 && store.multiaddrs()[0].startsWith('/ip4/127.0.0.1/tcp/'), store.multiaddrs().join())
+        assert.equal(store.contentRouting().mode, 'dht')
       }
+    })
+
+    it('with contentRouting: none, runs identify only and answers only identify and bitswap', async () => {
+      const plain = node({ contentRouting: 'none' })
+      await plain.start()
+      assert.deepEqual(plain.services(), ['identify'])
+      assert.deepEqual(plain.protocols().toSorted(), ['/ipfs/bitswap/1.2.0', '/ipfs/id/1.0.0'])
+      assert.deepEqual(plain.contentRouting(), { mode: 'none', routingTable: 0, records: { others: 0, own: 0, refused: 0 }, announcing: 0 })
+      assert.deepEqual(await plain.providers(ipfsCid(testBytes(10, 70))), [])
+      await plain.stop()
+    })
+
+    it('a document put on a is recorded as held there at once: b\'s DHT lookup names a before any announcement', async () => {
+      const cid = await a.put(testBytes(2048, 74))
+      assert.equal(a.contentRouting().records.own >= 1, true)
+      assert.deepEqual(await b.providers(cid), [a.peerId()])
     })
 
     it('b fetches a document put on a; the bytes are verified and kept (pinned) on b', async () => {

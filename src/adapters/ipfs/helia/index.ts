@@ -5,12 +5,14 @@
  * - ./init.ts: the options, their checks, and the private-network key (`swarm.key`);
  * - ./node.ts: libp2p and Helia assembled explicitly (nothing that reaches the public internet),
  *   the persistent peer key, static peering;
+ * - ./dht.ts: content routing inside the private network (its DHT, Helia's router over it);
+ *   ./announce.ts: the announcements of what the node holds;
  * - ./store.ts: the `DocumentStore` itself — put/get/accept/has, pinning, the recent cache.
  * @module
  */
 
 export { createHeliaDocumentStore, singleLeafWalker } from './store.ts'
-export type { HeliaDocumentStore } from './store.ts'
+export type { ContentRoutingStatus, HeliaDocumentStore } from './store.ts'
 export {
   DEFAULT_DOCUMENT_CACHE_BYTES,
   DEFAULT_REDIAL_MAX_MS,
@@ -19,4 +21,4 @@ export {
   parseSwarmKey,
   readSwarmKeyFile
 } from './init.ts'
-export type { HeliaDocumentStoreInit } from './init.ts'
+export type { ContentRouting, HeliaDocumentStoreInit } from './init.ts'

@@ -31,6 +31,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { DtaError } from '../../../errors.ts'
 import { readSecretFile } from '../../secret-file.ts'
+import { DEFAULT_MAX_PROVIDER_RECORDS, DEFAULT_MAX_PROVIDER_RECORDS_PER_PEER } from '../dht-datastore.ts'
+import type { DhtDatastoreLimits } from '../dht-datastore.ts'
 import type { PeeringLog } from '../peering.ts'
 
 export interface HeliaDocumentStoreInit {
@@ -62,6 +64,14 @@ export interface HeliaDocumentStoreInit {
   wantlistDebounceMs?: number
   /** Bytes of recently written, accepted or fetched documents kept in memory for reads. Default 32 MiB. */
   documentCacheBytes?: number
+  /**
+   * How the node finds documents no connected peer has: `dht` (default), the private network's
+   * Kademlia DHT on `/milagro-dta/kad/1.0.0`, bootstrapped from the configured peers only; `none`,
+   * ask connected peers only (docs/ipfs.md, "How documents are found").
+   */
+  contentRouting?: ContentRouting
+  /** Bounds on the DHT provider records peers may leave on this node (see ../dht-datastore.ts). */
+  dhtLimits?: Partial<DhtDatastoreLimits>
   /** Optional: warnings about configured peers that cannot be reached (a node passes its logger). */
   log?: PeeringLog
   /**
@@ -71,6 +81,9 @@ export interface HeliaDocumentStoreInit {
   onNetworkFetch?: (seconds: number, result: string) => void
 }
 
+export const CONTENT_ROUTING = ['dht', 'none'] as const
+export type ContentRouting = typeof CONTENT_ROUTING[number]
+export const DEFAULT_CONTENT_ROUTING: ContentRouting = 'dht'
 export const DEFAULT_REDIAL_MIN_MS = 500
 export const DEFAULT_REDIAL_MAX_MS = 30_000
 export const DEFAULT_WANTLIST_DEBOUNCE_MS = 0
@@ -91,6 +104,8 @@ export interface ValidatedInit {
   redialMaxMs: number
   wantlistDebounceMs: number
   documentCacheBytes: number
+  contentRouting: ContentRouting
+  dhtLimits: DhtDatastoreLimits
   log: PeeringLog | undefined
   onNetworkFetch: ((seconds: number, result: string) => void) | undefined
 }
@@ -135,6 +150,8 @@ export function validateInit (init: HeliaDocumentStoreInit): ValidatedInit {
     redialMaxMs,
     wantlistDebounceMs: timerMs(init.wantlistDebounceMs, 'wantlistDebounceMs', 0, DEFAULT_WANTLIST_DEBOUNCE_MS),
     documentCacheBytes: cacheBytes(init.documentCacheBytes),
+    contentRouting: contentRouting(init.contentRouting),
+    dhtLimits: dhtLimits(init.dhtLimits),
     log: init.log,
     onNetworkFetch: init.onNetworkFetch
   }
@@ -183,6 +200,25 @@ function timerMs (value: unknown, name: string, min: 0 | 1, fallback: number | u
     throw bad(`${name} must be a whole number of milliseconds between ${min} and ${MAX_TIMER_MS}`)
   }
   return value
+}
+
+function contentRouting (value: unknown): ContentRouting {
+  if (value === undefined) return DEFAULT_CONTENT_ROUTING
+  if (!CONTENT_ROUTING.includes(value as ContentRouting)) throw bad(`contentRouting must be one of ${CONTENT_ROUTING.join(', ')}`)
+  return value as ContentRouting
+}
+
+function dhtLimits (value: Partial<DhtDatastoreLimits> | undefined): DhtDatastoreLimits {
+  if (value !== undefined && (value === null || typeof value !== 'object')) throw bad('dhtLimits must be an object')
+  const limit = (n: unknown, name: string, fallback: number): number => {
+    if (n === undefined) return fallback
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw bad(`dhtLimits.${name} must be a whole number ≥ 0`)
+    return n
+  }
+  return {
+    maxProviderRecords: limit(value?.maxProviderRecords, 'maxProviderRecords', DEFAULT_MAX_PROVIDER_RECORDS),
+    maxProviderRecordsPerPeer: limit(value?.maxProviderRecordsPerPeer, 'maxProviderRecordsPerPeer', DEFAULT_MAX_PROVIDER_RECORDS_PER_PEER)
+  }
 }
 
 function cacheBytes (value: unknown): number {

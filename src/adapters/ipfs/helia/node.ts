@@ -3,13 +3,17 @@
  * piece by piece, plus the node's persistent identity (`peer.key`) and its static peering.
  *
  * Everything is configured explicitly, because `createHelia()`'s defaults reach the public
- * internet (bootstrap peers, delegated HTTP routing, trustless gateways, autoTLS, DHT, mDNS, UPnP,
- * relays). This node has: TCP on the configured addresses, noise, yamux, identify, bitswap, an
- * optional private-network key — and nothing else. It finds peers only through the configured
- * peer list (static peering, re-dialled with backoff: ../peering.ts), stores blocks and pins in
- * `<path>`, and keeps its libp2p identity in `<path>/peer.key` (0600, read and written with
- * src/adapters/secret-file.ts) so its peer id survives restarts. The private-network key file
- * (`swarmKeyFile`) is read here, at start, not when the store is created (./init.ts).
+ * internet (bootstrap peers, delegated HTTP routing, trustless gateways, autoTLS, the public DHT,
+ * mDNS, UPnP, relays). This node has: TCP on the configured addresses, noise, yamux, identify,
+ * bitswap, an optional private-network key and, with `contentRouting: 'dht'` (the default), the
+ * private network's DHT and the ping service it needs (./dht.ts) — and nothing else. Its routing
+ * table fills only from the configured peer list (static peering, re-dialled with backoff:
+ * ../peering.ts) and the peers those name; every dial goes through the address policy
+ * (../address-policy.ts: the connection gater), and no `/dnsaddr/` is resolved. It stores
+ * blocks, pins and DHT provider records in `<path>`, and keeps its libp2p identity in
+ * `<path>/peer.key` (0600, read and written with src/adapters/secret-file.ts) so its peer id
+ * survives restarts. The private-network key file (`swarmKeyFile`) is read here, at start, not
+ * when the store is created (./init.ts).
  *
  * `openHeliaNode` acquires everything and returns the node with its `close()`; if a step fails,
  * what was already opened is closed again, in reverse order. A listen address that cannot be bound
@@ -24,19 +28,28 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { withBitswap } from '@helia/bitswap'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
+import type { KadDHT } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import type { FsBlockstore } from 'blockstore-fs'
 import { createLibp2p } from 'libp2p'
+import type { ServiceFactoryMap } from 'libp2p'
 import type { BlockBroker, Helia, HeliaInit } from 'helia'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { CODE_P2P } from '@multiformats/multiaddr'
 import { DtaError, listenError } from '../../../errors.ts'
 import { readSecretFileIfPresent, writeSecretFile } from '../../secret-file.ts'
+import { MAX_ADDRESSES_PER_PEER, createAddressPolicy } from '../address-policy.ts'
 import { CachedFsBlockstore } from '../blockstore.ts'
+import { DhtDatastore } from '../dht-datastore.ts'
 import { createStaticPeering } from '../peering.ts'
 import type { StaticPeering } from '../peering.ts'
 import { SqliteDatastore } from '../sqlite-datastore.ts'
+import { announceHeld, createAnnouncer } from './announce.ts'
+import type { Announcer } from './announce.ts'
+import { createDhtRouter, dhtService, watchNewPeers } from './dht.ts'
 import { readSwarmKeyFile } from './init.ts'
 import type { ValidatedInit } from './init.ts'
 
@@ -54,6 +67,8 @@ export interface HeliaNode {
   bitswap: BlockBroker
   /** The static peering (the store waits for its dials in flight before saying no peer is connected). */
   peering: StaticPeering
+  /** With content routing: the DHT, what announces the documents held, and the provider records kept. */
+  dht: { service: KadDHT, announcer: Announcer, records: DhtDatastore } | undefined
   close (): Promise<void>
 }
 
@@ -94,6 +109,11 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
     await datastore.open()
     cleanups.push(async () => { await datastore.close() })
 
+    const withDht = config.contentRouting === 'dht'
+    const policy = createAddressPolicy({ listen: config.listen, announce: config.announce, peers: config.peers.map(p => p.address) })
+    // the DHT's provider records go to datastore.sqlite; libp2p's other state (the peer store)
+    // stays in memory either way: the only state a restart needs is the key, blocks, pins, records
+    const records = withDht ? new DhtDatastore(datastore, ownPeerId, config.dhtLimits) : undefined
     const libp2p = await createLibp2p({
       start: false,
       privateKey,
@@ -102,15 +122,23 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
-      // no peerDiscovery (bootstrap, mDNS), no content/peer routers (DHT, delegated routing)
+      ...(records === undefined ? {} : { datastore: records }),
+      // every dial, the static peering's included, passes the address policy; no resolver (a
+      // /dnsaddr/ a peer names would otherwise be looked up before the policy sees the address);
+      // a dial tries at most as many addresses of a peer as the DHT keeps for one
+      connectionGater: { denyDialMultiaddr: (address) => !policy.allows(address) },
+      connectionManager: { resolvers: {}, maxPeerAddrsToDial: MAX_ADDRESSES_PER_PEER },
+      // no peerDiscovery (bootstrap, mDNS), no delegated routing; the DHT is a service (below)
       peerDiscovery: [],
       contentRouters: [],
       peerRouters: [],
-      // identify tells bitswap which connected peers speak it; nothing else runs
-      services: { identify: identify() },
+      // identify tells bitswap (and the DHT) which connected peers speak it
+      services: (withDht
+        ? { identify: identify(), ping: ping(), dht: dhtService(policy) }
+        : { identify: identify() }) as ServiceFactoryMap<Record<string, unknown>>,
       nodeInfo: { name: 'milagro-dta', version: '0' }
-      // the peer store stays in memory: the only state a restart needs is the key and the blocks
     })
+    const service = (libp2p.services as { dht?: KadDHT }).dht
 
     const Helia = await loadHeliaClass()
     const helia = new Helia({
@@ -119,7 +147,9 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
       blockstore,
       datastore,
       blockBrokers: [], // bitswap is added below; no trustless HTTP gateways
-      routers: [] // no DHT, no delegated routing: peers come from the static list only
+      // bitswap asks the routers for providers of a block no connected peer has: the private
+      // network's DHT, or none (peers come from the static list only); never delegated routing
+      routers: service === undefined ? [] : [createDhtRouter(service, policy, libp2p.peerId)]
     })
     Object.defineProperty(helia, 'libp2p', { value: libp2p, enumerable: true })
     // withBitswap() creates its broker inside start(); keep a handle on it to announce new blocks
@@ -133,12 +163,23 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
       sendWantlistDebounce: config.wantlistDebounceMs
     })
 
+    if (service !== undefined) {
+      // before start: the first peers to identify (inbound ones too) already count
+      const unwatch = watchNewPeers(libp2p, service)
+      cleanups.push(async () => { unwatch() })
+    }
     try {
       await libp2p.start()
     } catch (err) {
       throw listenFailure(err, config.listen)
     }
     cleanups.push(async () => { await libp2p.stop() })
+    // the DHT names this node as a provider with the addresses in its own peer store entry,
+    // which libp2p fills only 1 s after listening (a debounce): until then a lookup that reached
+    // this node would find it holds nothing
+    if (service !== undefined) {
+      await libp2p.peerStore.patch(libp2p.peerId, { multiaddrs: libp2p.getMultiaddrs().map(a => a.decapsulateCode(CODE_P2P)) })
+    }
     await node.start()
     cleanups.push(async () => { await node.stop() })
     if (bitswap === undefined) throw new DtaError('INTERNAL', 'bitswap did not start')
@@ -151,12 +192,23 @@ export async function openHeliaNode (config: ValidatedInit): Promise<HeliaNode> 
     peering.start()
     cleanups.push(async () => { peering.stop() })
 
+    let dht: HeliaNode['dht']
+    if (service !== undefined && records !== undefined) {
+      const announcer = createAnnouncer(service, records)
+      const backfill = new AbortController()
+      cleanups.push(async () => { backfill.abort(); announcer.stop() })
+      // documents pinned while content routing was off (or before it existed) have no record yet
+      void announceHeld(node, records, announcer, backfill.signal).catch(() => {})
+      dht = { service, announcer, records }
+    }
+
     return {
       helia: node,
       libp2p,
       blockstore,
       bitswap,
       peering,
+      dht,
       close: cleanup
     }
   } catch (err) {

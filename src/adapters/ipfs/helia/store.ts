@@ -4,6 +4,10 @@
  * This file is the `DocumentStore` side — put/get/accept/has, pinning, the recent-documents cache —
  * and the store's start/stop; its options are checked in ./init.ts.
  *
+ * Bitswap asks the connected peers, then (content routing on, the default) the holders the
+ * private network's DHT names (./dht.ts); a document put, accepted or fetched and kept is
+ * recorded as held here and announced in the background.
+ *
  * Every fetch is bounded by `fetchTimeoutMs` (an unknown CID otherwise waits forever), and says
  * what it tried: a document that is not on disk while no peer at all is connected fails at once
  * with DOCUMENT_NOT_FOUND ("no IPFS peer is connected") — nobody could answer, so waiting the whole
@@ -35,7 +39,9 @@ import type { GraphNode, GraphWalkerFactory } from '@helia/interface'
 import type { Helia } from 'helia'
 import type { CID } from 'multiformats/cid'
 import { DtaError, isDtaError } from '../../../errors.ts'
+import type { AbortOptions } from '../../../ports/common.ts'
 import type { NetworkDocumentStore } from '../../../ports/document-store.ts'
+import type { DhtRecordCounts } from '../dht-datastore.ts'
 import { createOperations } from '../operations.ts'
 import { assertDocumentBytes, buildCidV0, exportCidV0, parseCidV0, verifyingReader } from '../unixfs.ts'
 import type { Block, BlockSource } from '../unixfs.ts'
@@ -44,12 +50,29 @@ import type { HeliaDocumentStoreInit } from './init.ts'
 import { openHeliaNode } from './node.ts'
 import type { HeliaNode } from './node.ts'
 
+/** What the node's content routing is doing (status, tests, the bench). */
+export interface ContentRoutingStatus {
+  mode: 'dht' | 'none'
+  /** Peers in the DHT routing table. */
+  routingTable: number
+  /** Provider records of other peers kept here, this node's own, and records refused since start. */
+  records: DhtRecordCounts
+  /** Announcements of documents waiting or running. */
+  announcing: number
+}
+
 /** The port's networked store (libp2p peer id, stable across restarts; addresses end in `/p2p/<peer id>`), plus what tests inspect. */
 export interface HeliaDocumentStore extends NetworkDocumentStore {
   /** Names of the libp2p services running on the node (for status, and to prove nothing extra runs). */
   services (): string[]
   /** Protocols the node answers (for status, and to prove nothing extra runs). */
   protocols (): string[]
+  contentRouting (): ContentRoutingStatus
+  /**
+   * Peer ids of the nodes the DHT names as holding `cid` (a lookup bounded by `fetchTimeoutMs`;
+   * empty without content routing): what a fetch of a missing document asks before bitswap.
+   */
+  providers (cid: string, options?: AbortOptions): Promise<string[]>
 }
 
 /** Checks `init` (DOCUMENT_STORE_BAD_CONFIG) and builds the store, without I/O: `start()` opens the node. */
@@ -82,6 +105,7 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
     for (const block of blocks) await bitswap.announce?.(block.cid, { signal })
     await pin(helia, cid, signal, blocks.length === 1 ? blocks[0] : undefined)
     recent.add(cid.toString(), bytes)
+    running().dht?.announcer.announce(cid)
     return cid.toString()
   }
 
@@ -121,7 +145,7 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
       const fetchedIn = (result: string): void => { if (fetched) config.onNetworkFetch?.((performance.now() - started) / 1000, result) }
       try {
         const bytes = await operations.run(options, async (signal) => {
-          const { helia, blockstore, libp2p, peering } = running()
+          const { helia, blockstore, libp2p, peering, dht } = running()
           const cached = recent.get(cid)
           if (cached !== undefined) return cached
           // Helia's blockstore reads the disk first and asks bitswap only for missing blocks (which it
@@ -139,13 +163,15 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
           const exported = await exportCidV0(root, verifyingReader(source, root), { signal })
           // keep what was fetched (and repair a pin lost to a crash between writing and pinning)
           if (fetched || !(await helia.pins.isPinned(root, { signal }))) await pin(helia, root, signal)
+          // a document fetched and kept is one more copy the network can find here
+          if (fetched) dht?.announcer.announce(root)
           recent.add(cid, exported)
           return exported
         }, config.fetchTimeoutMs)
         fetchedIn('ok')
         return bytes
       } catch (err) {
-        const failure = isDtaError(err, 'DOCUMENT_FETCH_TIMEOUT') ? timedOut(cid, node?.libp2p.getPeers().length ?? 0, config.fetchTimeoutMs, err) : err
+        const failure = isDtaError(err, 'DOCUMENT_FETCH_TIMEOUT') ? timedOut(cid, node?.libp2p.getPeers().length ?? 0, config.fetchTimeoutMs, config.contentRouting === 'dht', err) : err
         fetchedIn(isDtaError(failure) ? failure.code : 'INTERNAL')
         throw failure
       }
@@ -176,6 +202,36 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
 
     protocols () {
       return node?.libp2p.getProtocols() ?? []
+    },
+
+    contentRouting () {
+      const dht = node?.dht
+      return {
+        mode: config.contentRouting,
+        routingTable: (dht?.service as { routingTable?: { size: number } } | undefined)?.routingTable?.size ?? 0,
+        records: dht?.records.counts() ?? { others: 0, own: 0, refused: 0 },
+        announcing: dht?.announcer.pending() ?? 0
+      }
+    },
+
+    async providers (cid, options) {
+      const root = parseCidV0(cid)
+      return operations.run(options, async (signal) => {
+        const { dht, libp2p } = running()
+        const found = new Set<string>()
+        if (dht === undefined) return []
+        try {
+          for await (const event of dht.service.findProviders(root, { signal })) {
+            if (event.name !== 'PROVIDER') continue
+            for (const provider of event.providers) if (!provider.id.equals(libp2p.peerId)) found.add(provider.id.toString())
+          }
+        } catch (err) {
+          if (!signal.aborted) throw err
+        }
+        return [...found]
+      }, config.fetchTimeoutMs).catch((err: unknown) => {
+        throw isDtaError(err, 'DOCUMENT_FETCH_TIMEOUT') ? new DtaError('DOCUMENT_FETCH_TIMEOUT', `${cid}: the DHT lookup did not end within ${config.fetchTimeoutMs} ms (ipfs.fetchTimeoutMs)`, { cause: err }) : err
+      })
     }
   }
 }
@@ -187,8 +243,9 @@ function noPeer (cid: string, block: string | undefined): DtaError {
   return new DtaError('DOCUMENT_NOT_FOUND', `${what} is not on this node and no IPFS peer is connected to ask (check ipfs.peers and that those nodes run)`)
 }
 
-function timedOut (cid: string, peers: number, ms: number, cause: unknown): DtaError {
-  return new DtaError('DOCUMENT_FETCH_TIMEOUT', `${cid}: asked ${peers} connected IPFS peer${peers === 1 ? '' : 's'} for ${ms} ms (ipfs.fetchTimeoutMs); none had it`, { cause })
+function timedOut (cid: string, peers: number, ms: number, dht: boolean, cause: unknown): DtaError {
+  const asked = `asked ${peers} connected IPFS peer${peers === 1 ? '' : 's'} for ${ms} ms (ipfs.fetchTimeoutMs)`
+  return new DtaError('DOCUMENT_FETCH_TIMEOUT', `${cid}: ${asked}${dht ? ' and looked for other holders in the DHT' : ''}; none had it`, { cause })
 }
 
 // ── pinning ──────────────────────────────────────────────────────────────────────────────────────
