@@ -24,12 +24,14 @@ import type { DomainEvents } from './ports/events.ts'
 import type { FiduciaryClient } from './ports/peer.ts'
 import type { StateRepository } from './ports/state.ts'
 import type { FulfilService, NodeServices, OrderService, StatusResponse } from './ports/api.ts'
+import type { NodeDetails, OrderViewService } from './ports/console.ts'
 import { createPluginContext } from './services/context.ts'
 import { createAuditService } from './services/audit.ts'
 import { createFulfilService } from './services/fulfil.ts'
 import { Identities } from './services/identities.ts'
 import { createIdentityService } from './services/identity.ts'
 import { createOrderService } from './services/order.ts'
+import { createOrderViewService } from './services/order-views.ts'
 import { openCustody, openDocuments, openState, Resources, withSetting } from './wiring.ts'
 
 export { initNode } from './init.ts'
@@ -94,6 +96,10 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
 
     let fulfil: FulfilService | undefined
     let order: OrderService | undefined
+    let orderViews: OrderViewService | undefined
+    // the fiduciary this node orders from, for the console (GET /v1/node)
+    let fiduciaryOf: { cid: string, url: string | null } | undefined
+    let trusted: string[] = []
     if (nodeType !== 'principal') fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
     if (nodeType !== 'fiduciary') {
       let fiduciary: FiduciaryClient
@@ -110,6 +116,9 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       }
       const trustedFiduciaries = new Set(config.node.trustedFiduciaries.length > 0 ? config.node.trustedFiduciaries : [fiduciaryCID])
       order = createOrderService({ ...shared, state, fiduciary, fiduciaryCID, trustedFiduciaries, events })
+      orderViews = createOrderViewService({ documents, state, identities, node })
+      fiduciaryOf = { cid: fiduciaryCID, url: fiduciaryCID === node.cid ? null : config.node.masterFiduciaryServer }
+      trusted = [...trustedFiduciaries]
     }
 
     const status = async (): Promise<StatusResponse> => ({
@@ -125,7 +134,14 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       listenAddrs: documents.multiaddrs(),
       connectedPeers: documents.connectedPeers().length,
     })
-    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }) }
+    const details = async (): Promise<NodeDetails> => ({
+      ...await status(),
+      connectedPeerIDs: documents.connectedPeers(),
+      fiduciaryCID: fiduciaryOf?.cid ?? null,
+      fiduciaryURL: fiduciaryOf?.url ?? null,
+      trustedFiduciaries: trusted,
+    })
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), details, orderViews }
     const app = await buildApp({
       metrics,
       services,

@@ -47,6 +47,7 @@ import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
+import { registerConsoleApi } from './console-api.ts'
 import { validationMessage } from './validation.ts'
 import * as S from '../ports/api.ts'
 
@@ -239,6 +240,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     app.get('/v1/audit', { schema: { ...S.OPERATIONS.listAudit, tags: ['audit'], querystring: S.AuditQuery, response: { 200: S.AuditListResponse, ...errorResponses } } },
       async (request) => ({ auditList: await audit.list(request.query, { signal: signalOf(request) }) }))
   }
+
+  // the read-only routes the web console needs beside these (docs/console.md)
+  registerConsoleApi(app, { services, plugin: options.plugin, auth: options.auth, signalOf })
 
   const fulfil = services.fulfil
   if (fulfil !== undefined) {
