@@ -12,6 +12,10 @@
  * 401-versus-403 difference either. No CORS is granted: no `Access-Control-Allow-*` header is
  * ever sent, and a preflight is refused.
  *
+ * Beside the original API: the web console's files under `/ui` (src/http/console.ts) and the
+ * read-only routes it needs (src/http/console-api.ts); every answer carries the headers of
+ * src/http/security-headers.ts (nosniff, no-store for API data, the console's strict CSP).
+ *
  * Every error leaves as `{statusCode, code, message}` with a code from src/errors.ts:
  * DtaErrors keep their own; schema failures are REQUEST_INVALID (422, as the original), bad JSON
  * REQUEST_MALFORMED, oversized bodies REQUEST_TOO_LARGE; anything unexpected is INTERNAL with a
@@ -47,7 +51,9 @@ import type { Metrics } from './metrics.ts'
 import { registerBearerAuth } from './auth.ts'
 import type { BearerVerifier } from './auth.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
+import { registerConsole } from './console.ts'
 import { registerConsoleApi } from './console-api.ts'
+import { registerSecurityHeaders } from './security-headers.ts'
 import { validationMessage } from './validation.ts'
 import * as S from '../ports/api.ts'
 
@@ -160,6 +166,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   options.metrics?.instrument(app, { allowedHosts })
   if (options.auth !== undefined) registerBearerAuth(app, options.auth)
+  registerSecurityHeaders(app)
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))
 
@@ -241,7 +248,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       async (request) => ({ auditList: await audit.list(request.query, { signal: signalOf(request) }) }))
   }
 
-  // the read-only routes the web console needs beside these (docs/console.md)
+  // the web console (/ui) and the read-only routes it needs beside these (docs/console.md)
+  registerConsole(app)
   registerConsoleApi(app, { services, plugin: options.plugin, auth: options.auth, signalOf })
 
   const fulfil = services.fulfil
