@@ -3,9 +3,9 @@
 // header (with a warning on every view when the API is open to anyone), the navigation and the view
 // the URL's hash names.
 import { html, render, useEffect, useState } from './lib/html.js'
-import { api, hasToken, setToken, whenUnauthorized } from './lib/api.js'
+import { api, hasToken, prefetch, setToken, whenUnauthorized } from './lib/api.js'
 import { ordersOn } from './lib/format.js'
-import { href, useRoute } from './lib/router.js'
+import { currentRoute, href, useRoute } from './lib/router.js'
 import { ErrorNote, Loading } from './components/common.js'
 import { AuditPage } from './pages/audit.js'
 import { IdentitiesPage } from './pages/identities.js'
@@ -35,7 +35,7 @@ function View ({ node, route }) {
   if (first === undefined || first === '') return html`<${NodePage} node=${node} />`
   if (first === 'orders' && second === 'new' && ordersOn(node)) return html`<${PlaceOrderPage} node=${node} />`
   if (first === 'orders' && ordersOn(node)) return html`<${OrdersPage} node=${node} params=${route.params} />`
-  if (first === 'order' && second !== undefined && ordersOn(node)) return html`<${OrderPage} key=${second} node=${node} reference=${second} />`
+  if (first === 'order' && /^[0-9a-f]{32}$/.test(second ?? '') && ordersOn(node)) return html`<${OrderPage} key=${second} node=${node} reference=${second} />`
   if (first === 'identities') return html`<${IdentitiesPage} node=${node} params=${route.params} />`
   if (first === 'audit') return html`<${AuditPage} params=${route.params} />`
   return html`<p>No such view. <a href=${href('')}>Back to the node</a>.</p>`
@@ -86,5 +86,9 @@ function App () {
     </main>
     <div id="announce" class="visually-hidden" aria-live="polite"></div>`
 }
+
+// A deep link to an order: ask for its chain at once, beside GET /v1/node (the chain is the slowest answer).
+const [first, second] = currentRoute().path
+if (first === 'order' && /^[0-9a-f]{32}$/.test(second ?? '')) prefetch(`v1/order/${second}/chain`)
 
 render(html`<${App} />`, document.getElementById('app'))

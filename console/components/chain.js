@@ -48,7 +48,7 @@ function PartBox ({ n, part, order, boxRef }) {
       <dt>Sealed</dt><dd>${formatTime(part.createdAt)}</dd>
       ${n === 1 ? null : html`<dt>Follows</dt><dd>part ${n - 1}${part.previousCID === null ? ' (unknown)' : ''}</dd>`}
     </dl>
-    ${part.readBy === null ? html`<p class="note">${n === 4 ? 'Encrypted to its recipient; this node cannot read it.' : 'No identity of this node can read it.'}</p>` : null}
+    ${part.readBy === null && part.signerCID !== null ? html`<p class="note">${n === 4 ? 'Encrypted to its recipient; this node cannot read it.' : 'No identity of this node can read it.'}</p>` : null}
     <details>
       <summary>${part.checks.length} check${part.checks.length === 1 ? '' : 's'} passed</summary>
       <ul class="checks">${part.checks.map(c => html`<li key=${c}>${c}</li>`)}</ul>

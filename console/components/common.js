@@ -1,5 +1,5 @@
-// Pieces every page uses: a copyable CID, a page title that takes the focus (so keyboard and
-// screen-reader users land on the new view), a pager, an error note, a loader hook, announcements.
+// Pieces every page uses: a copyable CID, a page title that takes the focus when the view
+// changes, a pager, an error note, a loader hook, a labelled field, announcements.
 import { html, useCallback, useEffect, useRef, useState } from '../lib/html.js'
 import { shortCid } from '../lib/format.js'
 
@@ -40,12 +40,19 @@ export function Cid ({ value, label = 'CID', full = false }) {
   </span>`
 }
 
-/** The view's heading; it takes the focus when the view opens and names the tab. */
+let firstView = true
+
+/**
+ * The view's heading; it names the tab, and takes the focus when the view changes (so keyboard and
+ * screen-reader users land on the new view) — but not on the page's first view, where the first
+ * Tab must reach the skip link.
+ */
 export function PageTitle ({ title, children }) {
   const ref = useRef(null)
   useEffect(() => {
     document.title = `${title} · Milagro D-TA console`
-    ref.current?.focus()
+    if (firstView) firstView = false
+    else ref.current?.focus()
   }, [title])
   return html`<h1 tabindex="-1" ref=${ref}>${children ?? title}</h1>`
 }

@@ -46,9 +46,26 @@ async function request (method, path, body) {
   return data
 }
 
+const early = new Map()
+
+/**
+ * Starts a GET now, for a view that will ask for it once the node has answered GET /v1/node (the
+ * order view of a deep link: its chain is the slowest answer, so it is asked in parallel). Taken
+ * once by the view's `api.get`; a refusal (401 too) reaches the view as if it had asked itself.
+ */
+export function prefetch (path) {
+  const pending = request('GET', path)
+  pending.catch(() => {})
+  early.set(path, pending)
+}
+
 /** `path` is relative to the node's root, e.g. "v1/node". */
 export const api = {
-  get: (path) => request('GET', path),
+  get: (path) => {
+    const pending = early.get(path)
+    early.delete(path)
+    return pending ?? request('GET', path)
+  },
   post: (path, body) => request('POST', path, body),
 }
 

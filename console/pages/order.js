@@ -112,7 +112,7 @@ function RedeemForm ({ order, node, onDone }) {
 }
 
 export function OrderPage ({ node, reference }) {
-  const { data, error, reload } = useLoad(() => api.get(`v1/order/${encodeURIComponent(reference)}/chain`), [reference])
+  const { data, error, reload } = useLoad(() => api.get(`v1/order/${reference}/chain`), [reference])
   const fields = node.pluginDetails.extensionFields
   return html`<section>
     <${PageTitle} title=${`Order ${reference}`}>Order <code class="wrap">${reference}</code><//>

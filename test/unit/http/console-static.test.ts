@@ -87,6 +87,8 @@ describe('the console\'s static files and the security headers', () => {
     assert.doesNotMatch(hooks, /from\s*["']preact["']/)
     // every module the console imports is one the node serves (no bare specifier, nothing remote)
     const assets = loadConsoleAssets()
+    const preloaded = [...assets.get('index.html')!.body.toString().matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map(m => m[1]).sort()
+    assert.deepEqual(preloaded, [...assets.keys()].filter(n => /\.m?js$/.test(n)).sort(), 'index.html preloads every module')
     for (const [name, asset] of assets) {
       if (!name.endsWith('.js')) continue
       for (const m of asset.body.toString().matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)) {
