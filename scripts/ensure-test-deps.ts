@@ -7,7 +7,9 @@
  *   pkcs11 custody tests run against a SoftHSM2 token made in a temp folder;
  * - `curl` and `jq`: the original D-TA clients' flows (test/e2e/compat/original-clients.sh);
  * - PostgreSQL 15's server binaries (package postgresql-15): the PostgreSQL state tests start
- *   their own throwaway cluster (test/helpers/postgres.ts).
+ *   their own throwaway cluster (test/helpers/postgres.ts);
+ * - Debian's Chromium (package chromium, /usr/bin/chromium): the web console's tests drive it with
+ *   playwright-core (test/e2e/console/browser.ts) — never a browser playwright would download.
  * @module
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -22,6 +24,7 @@ const NEEDED: ReadonlyArray<{ command: string, pkg: string, why: string }> = [
   { command: 'curl', pkg: 'curl', why: 'the original clients\' flows' },
   { command: 'jq', pkg: 'jq', why: 'the original clients\' flows' },
   { command: '/usr/lib/postgresql/15/bin/postgres', pkg: 'postgresql-15', why: 'the PostgreSQL state tests' },
+  { command: '/usr/bin/chromium', pkg: 'chromium', why: 'the web console tests' },
 ]
 
 const missing = NEEDED.filter(n => !has(n.command))
