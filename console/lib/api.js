@@ -9,6 +9,8 @@
 // a reload asks for the token again (navigation inside the console never reloads the page).
 
 let token = null
+/** GETs started early (prefetch), by path, each taken once. */
+const early = new Map()
 let onUnauthorized = () => {}
 
 export class ApiError extends Error {
@@ -19,7 +21,10 @@ export class ApiError extends Error {
   }
 }
 
-export function setToken (value) { token = value === '' ? null : value }
+export function setToken (value) {
+  token = value === '' ? null : value
+  early.clear() // anything asked with the old token (or none) is asked again
+}
 export function hasToken () { return token !== null }
 /** Called when the node answers 401: the token is missing, expired or refused. */
 export function whenUnauthorized (callback) { onUnauthorized = callback }
@@ -46,8 +51,6 @@ async function request (method, path, body) {
   return data
 }
 
-const early = new Map()
-
 /**
  * Starts a GET now, for a view that will ask for it once the node has answered GET /v1/node (the
  * order view of a deep link: its chain is the slowest answer, so it is asked in parallel). Taken
@@ -55,8 +58,9 @@ const early = new Map()
  */
 export function prefetch (path) {
   const pending = request('GET', path)
-  pending.catch(() => {})
   early.set(path, pending)
+  // a refusal for want of a token is not kept: once signed in, the view asks again
+  pending.catch((e) => { if (e.status === 401 && early.get(path) === pending) early.delete(path) })
 }
 
 /** `path` is relative to the node's root, e.g. "v1/node". */

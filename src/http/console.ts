@@ -74,7 +74,8 @@ export function loadConsoleAssets (dir = CONSOLE_DIR): Map<string, ConsoleAsset>
 }
 
 export function registerConsole (app: FastifyInstance, assets: ReadonlyMap<string, ConsoleAsset> = loadConsoleAssets()): void {
-  app.get('/ui', { schema: { hide: true } }, async (_request, reply) => await reply.redirect('/ui/', 308))
+  // relative, so that it also works behind a proxy that adds a path prefix
+  app.get('/ui', { schema: { hide: true } }, async (_request, reply) => await reply.redirect('ui/', 308))
   app.get('/ui/*', { schema: { hide: true } }, async (request, reply) => {
     const name = (request.params as { '*': string })['*']
     const asset = assets.get(name === '' ? 'index.html' : name)

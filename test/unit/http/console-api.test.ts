@@ -4,7 +4,8 @@
  * - GET /v1/node: the status plus peers, the fiduciary used, authentication off, the plugin's fields;
  * - GET /v1/order/summaries: states (ordered, redeemed), total, paging, both sort orders, search
  *   by reference and by each part CID, a bad search refused in words;
- * - GET /v1/order/{ref}/chain: four parts, each verified with its checks, and never the secret;
+ * - GET /v1/order/{ref}/chain: four parts, each verified with its checks, and never the secret; an
+ *   order released to a beneficiary held elsewhere: part 4 verified, unread, no secret offered;
  *   after a byte of part 3's block is flipped on disk, part 3 fails (DOCUMENT_CORRUPT) and the
  *   others still verify; with the row pointed at another order's part 4, part 4 fails its link;
  * - GET /v1/audit?op=…: one operation only, an unknown one refused naming the allowed ones;
@@ -21,6 +22,7 @@ import { createNode, initNode } from '../../../src/node.ts'
 import type { DtaNode } from '../../../src/node.ts'
 import type { NodeResponse, OrderChainResponse, OrderSummaryList } from '../../../src/ports/console.ts'
 import { AUDIT_OPS } from '../../../src/ports/state.ts'
+import { createIdentityDocument } from '../../../src/core/identity.ts'
 import { createPlugin } from '../../../src/plugins/registry.ts'
 import { corruptDocument, swapPart4 } from '../../helpers/tamper.ts'
 
@@ -144,10 +146,33 @@ describe('the console API on a multi node', () => {
     assert.equal(unknown.body.code, 'ORDER_NOT_FOUND')
   })
 
+  it('an order released to a beneficiary held elsewhere: state released, part 4 verified but unread, no secret offered', async () => {
+    // a foreign identity: its document is in this node's store, its keys are not in its custody
+    const foreign = createIdentityDocument(new Uint8Array(32).fill(7), 'bob-elsewhere')
+    const bob = await node.documents.put(foreign.bytes)
+    const order = node.services.order!
+    const placedForBob = await order.create({ beneficiaryIDDocumentCID: bob })
+    const handOff = await order.secret({ orderReference: placedForBob.orderReference })
+    assert.equal(handOff.secret, undefined, 'the principal gets the hand-off, not the secret')
+    const chain = (await get<OrderChainResponse>(`/v1/order/${placedForBob.orderReference}/chain`)).body
+    assert.equal(chain.order.state, 'released')
+    assert.equal(chain.order.releasedTo, bob)
+    assert.equal(chain.beneficiaryElsewhere, true)
+    assert.equal(chain.secretAvailable, false)
+    assert.equal(chain.verified, true)
+    const part4 = chain.parts[3]!
+    assert.equal(part4.readBy, null)
+    assert.deepEqual([...part4.recipients].sort(), [bob, node.nodeCID].sort())
+    assert.ok(part4.checks.includes('addressed to the entitled recipient and the fiduciary only'))
+    const summaries = (await get<OrderSummaryList>(`/v1/order/summaries?search=${handOff.orderPart4CID}`)).body
+    assert.deepEqual(summaries.orders.map(o => [o.state, o.beneficiaryCID]), [['released', bob]])
+  })
+
   it('GET /v1/audit?op=: one operation only; an unknown operation is refused naming the allowed ones', async () => {
-    const { body } = await get<{ auditList: Array<{ op: string }> }>('/v1/audit?op=seed.released&perPage=100')
-    assert.equal(body.auditList.length, 2)
-    assert.ok(body.auditList.every(e => e.op === 'seed.released'))
+    const { body } = await get<{ auditList: Array<{ id: number, op: string }> }>('/v1/audit?op=seed.released&perPage=100')
+    const all = (await get<{ auditList: Array<{ id: number, op: string }> }>('/v1/audit?perPage=100')).body.auditList
+    assert.ok(body.auditList.length >= 2, 'one per redemption')
+    assert.deepEqual(body.auditList, all.filter(e => e.op === 'seed.released'))
     const bad = await get('/v1/audit?op=seed.deleted')
     assert.equal(bad.status, 422)
     assert.match(bad.body.message, /op must be "identity.created" or .*"release.refused"/)

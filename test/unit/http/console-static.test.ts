@@ -64,7 +64,7 @@ describe('the console\'s static files and the security headers', () => {
   it('/ui redirects to /ui/, the console page; every file has its content type', async () => {
     const bare = await raw('/ui')
     assert.equal(bare.status, 308)
-    assert.equal(bare.headers.location, '/ui/')
+    assert.equal(bare.headers.location, 'ui/', 'relative: /ui → /ui/, also under a path prefix')
     const index = await raw('/ui/')
     assert.equal(index.status, 200)
     assert.equal(index.headers['content-type'], 'text/html; charset=utf-8')
