@@ -3,9 +3,9 @@
 // header (with a warning on every view when the API is open to anyone), the navigation and the view
 // the URL's hash names.
 import { html, render, useEffect, useState } from './lib/html.js'
-import { api, hasToken, prefetch, setToken, whenUnauthorized } from './lib/api.js'
+import { api, hasToken, setToken, whenUnauthorized } from './lib/api.js'
 import { ordersOn } from './lib/format.js'
-import { currentRoute, href, useRoute } from './lib/router.js'
+import { href, useRoute } from './lib/router.js'
 import { ErrorNote, Loading } from './components/common.js'
 import { AuditPage } from './pages/audit.js'
 import { IdentitiesPage } from './pages/identities.js'
@@ -86,9 +86,5 @@ function App () {
     </main>
     <div id="announce" class="visually-hidden" aria-live="polite"></div>`
 }
-
-// A deep link to an order: ask for its chain at once, beside GET /v1/node (the chain is the slowest answer).
-const [first, second] = currentRoute().path
-if (first === 'order' && /^[0-9a-f]{32}$/.test(second ?? '')) prefetch(`v1/order/${second}/chain`)
 
 render(html`<${App} />`, document.getElementById('app'))

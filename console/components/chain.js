@@ -3,7 +3,7 @@
 // dashed when the link is broken). Each box holds HTML (a foreignObject): the part's role, the
 // node's verdict (a mark with words, not colour alone), signer, recipients, time, copyable CID,
 // the checks that passed and the one that failed. Boxes grow to fit what they hold.
-import { html, useEffect, useLayoutEffect, useRef, useState } from '../lib/html.js'
+import { html, useLayoutEffect, useRef, useState } from '../lib/html.js'
 import { formatTime } from '../lib/format.js'
 import { Cid } from './common.js'
 
@@ -83,8 +83,9 @@ export function Chain ({ parts, order }) {
   const [width, setWidth] = useState(0)
   const [boxH, setBoxH] = useState(160)
   const [, setToggles] = useState(0)
-  useEffect(() => {
+  useLayoutEffect(() => {
     const element = wrapper.current
+    setWidth(element.clientWidth) // before the first paint: the boxes appear in the first frame
     const observer = new ResizeObserver(() => { setWidth(element.clientWidth) })
     observer.observe(element)
     // a <details> opening makes its box taller: measure again

@@ -77,22 +77,28 @@ export function Pager ({ page, perPage, count, total, onPage, label }) {
   </nav>`
 }
 
-/** Loads `load()` whenever `deps` change: { data, error, reload }. A late answer for old deps is dropped. */
+/**
+ * Loads `load()` whenever `deps` change: { data, error, reload }. What was loaded for other deps is
+ * never returned — not even during the render that follows the change, before the new request
+ * starts — so a view never shows one page's rows under another page's caption. `reload()` keeps
+ * the data until the new answer. A late answer for old deps is dropped.
+ */
 export function useLoad (load, deps) {
-  const [state, setState] = useState({ data: undefined, error: null })
+  const key = JSON.stringify(deps)
+  const [state, setState] = useState({ key: undefined, data: undefined, error: null })
   const generation = useRef(0)
   const run = useCallback(async () => {
     const mine = ++generation.current
-    setState(s => ({ data: s.data, error: null, loading: true }))
     try {
       const data = await load()
-      if (mine === generation.current) setState({ data, error: null })
+      if (mine === generation.current) setState({ key, data, error: null })
     } catch (error) {
-      if (mine === generation.current) setState({ data: undefined, error })
+      if (mine === generation.current) setState({ key, data: undefined, error })
     }
   }, deps)
   useEffect(() => { void run() }, [run])
-  return { ...state, reload: run }
+  const current = state.key === key
+  return { data: current ? state.data : undefined, error: current ? state.error : null, reload: run }
 }
 
 /** A labelled input with an optional hint (its description), for the action forms. */
