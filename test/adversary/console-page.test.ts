@@ -16,7 +16,9 @@
  *   body schema: state-changing routes take JSON only.
  * Then DNS rebinding: the browser opens `http://attacker.test:<node port>/ui/` (the attacker's name
  * resolving to the node): 403 HOST_NOT_ALLOWED, the console is not even served.
- * Afterwards the node holds exactly what it held: one identity, one order; no answer reached a page.
+ * Data another client of the API wrote (an identity named with markup and script) is shown as text.
+ * Afterwards the node holds exactly what it held: one identity, one order (and that named one); no
+ * answer reached a page.
  * @module
  */
 import { after, before, describe, it } from 'node:test'
@@ -109,6 +111,7 @@ describe('a hostile web page against the console, in Chromium', () => {
   let browser: Browser
   let reference: string
   let nodePort: number
+  let hostileIdentity: string | undefined
 
   before(async () => {
     cluster = await createCluster(undefined, 'dta-console-adversary-')
@@ -204,9 +207,26 @@ describe('a hostile web page against the console, in Chromium', () => {
     await page.close()
   })
 
-  it('the node holds what it held: one identity, one order', async () => {
-    const identities = await node.ok<{ idDocumentList: Array<{ authenticationReference: string }> }>('/v1/identity?perPage=100')
-    assert.deepEqual(identities.idDocumentList.map(i => i.authenticationReference), ['console-adversary'])
+  it('hostile data (an identity named with markup, by another client of the API) is shown as text, never run', async () => {
+    const name = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>"\'><svg onload="window.__xss=3">'
+    const created = await node.ok<{ idDocumentCID: string }>('/v1/identity', { name })
+    const page = await browser.context.newPage()
+    const problems: string[] = []
+    page.on('console', (m) => { if (/Content Security Policy|Refused to/.test(m.text())) problems.push(m.text()) })
+    await page.goto(`${node.url}/ui/#/identities`)
+    const cell = page.locator('table.list td[data-label="Name"]', { hasText: '<img src=x' })
+    await cell.waitFor()
+    assert.equal((await cell.innerText()).trim(), name, 'the name, character for character')
+    assert.equal(await page.evaluate(() => (window as { __xss?: unknown }).__xss), undefined, 'no handler or script ran')
+    assert.equal(await page.locator('main img, main script, main svg[onload]').count(), 0, 'no element was made of it')
+    assert.deepEqual(problems, [], 'not even blocked by the CSP: it never got as far as markup')
+    await page.close()
+    hostileIdentity = created.idDocumentCID
+  })
+
+  it('the node holds what it held: its identity (and the named one), one order', async () => {
+    const identities = await node.ok<{ idDocumentList: Array<{ idDocumentCID: string, authenticationReference: string }> }>('/v1/identity?perPage=100')
+    assert.deepEqual(identities.idDocumentList.filter(i => i.idDocumentCID !== hostileIdentity).map(i => i.authenticationReference), ['console-adversary'])
     const orders = await node.ok<{ orderReference: string[] }>('/v1/order?perPage=100')
     assert.deepEqual(orders.orderReference, [reference])
     assert.deepEqual(node.errorLines(), [], 'and logged no error')
