@@ -9,7 +9,9 @@
  *   after a byte of part 3's block is flipped on disk, part 3 fails (DOCUMENT_CORRUPT) and the
  *   others still verify; with the row pointed at another order's part 4, part 4 fails its link;
  * - GET /v1/audit?op=…: one operation only, an unknown one refused naming the allowed ones;
- * - the OpenAPI document describes the new routes; the console's list of audit operations is the API's.
+ * - the OpenAPI document describes the new routes; the console's list of audit operations is the API's;
+ * - per node type: a fiduciary has GET /v1/node (no fiduciary of its own) and no order views, a
+ *   principal names its master fiduciary and its URL.
  * @module
  */
 import { after, before, describe, it } from 'node:test'
@@ -207,5 +209,42 @@ describe('the console API on a multi node', () => {
     assert.equal(swapped.parts[3]!.failure?.code, 'ORDER_CHAIN_BROKEN')
     assert.match(swapped.parts[3]!.failure!.message, /part 4 does not follow part 3/)
     assert.ok(swapped.parts[3]!.checks.includes('signed by the fiduciary'), 'signed by the right node, linked to the wrong part')
+  })
+})
+
+describe('the console API per node type', () => {
+  it('a fiduciary: GET /v1/node with no fiduciary of its own, no order views; a principal: its master fiduciary and URL', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'dta-console-type-'))
+    const master = 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG'
+    try {
+      await initNode({ home, nodeName: 'fid', nodeType: 'fiduciary', env })
+      const fid = await openNode(home)
+      try {
+        const node = (await fid.app.inject({ method: 'GET', url: '/v1/node' })).json() as NodeResponse
+        assert.equal(node.nodeType, 'fiduciary')
+        assert.equal(node.fiduciaryCID, null)
+        assert.equal(node.fiduciaryURL, null)
+        assert.deepEqual(node.trustedFiduciaries, [])
+        for (const url of ['/v1/order/summaries', `/v1/order/${'0'.repeat(32)}/chain`]) {
+          assert.equal((await fid.app.inject({ method: 'GET', url })).json().code, 'ROUTE_NOT_FOUND', url)
+        }
+        assert.equal((await fid.app.inject({ method: 'GET', url: '/ui/' })).statusCode, 200, 'the console is served on every node type')
+      } finally {
+        await fid.stop()
+      }
+      const principal = await createNode({ home, config: await loadConfig({ home, env: { ...env, MILAGRO_NODE_NODETYPE: 'principal', MILAGRO_NODE_MASTERFIDUCIARYNODEID: master, MILAGRO_NODE_MASTERFIDUCIARYSERVER: 'http://127.0.0.1:9' } }) })
+      try {
+        const node = (await principal.app.inject({ method: 'GET', url: '/v1/node' })).json() as NodeResponse
+        assert.equal(node.nodeType, 'principal')
+        assert.equal(node.fiduciaryCID, master)
+        assert.equal(node.fiduciaryURL, 'http://127.0.0.1:9')
+        assert.deepEqual(node.trustedFiduciaries, [master])
+        assert.deepEqual((await principal.app.inject({ method: 'GET', url: '/v1/order/summaries' })).json(), { orders: [], total: 0 })
+      } finally {
+        await principal.stop()
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 })
