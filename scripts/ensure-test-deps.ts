@@ -11,6 +11,8 @@
  * - `go` and golang.org/x/mod (packages golang-go, golang-golang-x-mod-dev, which puts it under
  *   /usr/share/gocode): the transparency log's independent check builds a Go verifier offline
  *   (test/interop/tlog.test.ts).
+ * - Debian's Chromium (package chromium, /usr/bin/chromium): the web console's tests drive it with
+ *   playwright-core (test/e2e/console/browser.ts) — never a browser playwright would download.
  * @module
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -28,6 +30,7 @@ const NEEDED: ReadonlyArray<{ command: string, pkg: string, why: string }> = [
   { command: '/usr/lib/postgresql/15/bin/postgres', pkg: 'postgresql-15', why: 'the PostgreSQL state tests' },
   { command: 'go', pkg: 'golang-go', why: 'the Go cross-check of the transparency log' },
   { command: 'test -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog', pkg: 'golang-golang-x-mod-dev', why: 'the Go cross-check of the transparency log' },
+  { command: '/usr/bin/chromium', pkg: 'chromium', why: 'the web console tests' },
 ]
 
 const missing = NEEDED.filter(n => !has(n.command))

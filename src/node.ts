@@ -28,6 +28,7 @@ import type { FiduciaryClient } from './ports/peer.ts'
 import type { LogReader } from './ports/log.ts'
 import type { StateRepository } from './ports/state.ts'
 import type { FulfilService, NodeServices, OrderService, StatusResponse } from './ports/api.ts'
+import type { NodeDetails, OrderViewService } from './ports/console.ts'
 import { createPluginContext } from './services/context.ts'
 import { createAuditService } from './services/audit.ts'
 import { createFulfilService } from './services/fulfil.ts'
@@ -36,6 +37,7 @@ import { Identities } from './services/identities.ts'
 import { createIdentityService } from './services/identity.ts'
 import { createOrderService } from './services/order.ts'
 import { checkedFiduciary, LogChecker, openNodeLog, part4Check, withLogProofs } from './services/log/index.ts'
+import { createOrderViewService } from './services/order-views.ts'
 import { openCustody, openDocuments, openState, Resources, withSetting } from './wiring.ts'
 import { readTlsMaterial, serverTlsOptions } from './adapters/tls.ts'
 import type { TlsFile } from './adapters/tls.ts'
@@ -126,6 +128,10 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
     let order: OrderService | undefined
     /** The fiduciary this node orders from when it is another node (readiness checks it). */
     let remoteFiduciary: FiduciaryClient | undefined
+    let orderViews: OrderViewService | undefined
+    // the fiduciary this node orders from, for the console (GET /v1/node)
+    let fiduciaryOf: { cid: string, url: string | null } | undefined
+    let trusted: string[] = []
     if (nodeType !== 'principal') {
       fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
       if (tlog !== undefined) fulfil = withLogProofs(fulfil, tlog.log)
@@ -154,6 +160,9 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       const readers = new Map<string, LogReader | undefined>([[fiduciaryCID, fiduciaryLog], [node.cid, tlog?.reader]])
       const checkPart4 = checker === undefined ? undefined : part4Check(cid => readers.get(cid), checker)
       order = createOrderService({ ...shared, state, fiduciary, fiduciaryCID, trustedFiduciaries, events, checkPart4 })
+      orderViews = createOrderViewService({ documents, state, identities, node })
+      fiduciaryOf = { cid: fiduciaryCID, url: fiduciaryCID === node.cid ? null : config.node.masterFiduciaryServer }
+      trusted = [...trustedFiduciaries]
     }
 
     const status = async (): Promise<StatusResponse> => ({
@@ -170,7 +179,14 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       connectedPeers: documents.connectedPeers().length,
     })
     const health = createHealthService({ state, custody, documents, ...(remoteFiduciary === undefined ? {} : { fiduciary: remoteFiduciary }) })
-    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), health, log: tlog?.service }
+    const details = async (): Promise<NodeDetails> => ({
+      ...await status(),
+      connectedPeerIDs: documents.connectedPeers(),
+      fiduciaryCID: fiduciaryOf?.cid ?? null,
+      fiduciaryURL: fiduciaryOf?.url ?? null,
+      trustedFiduciaries: trusted,
+    })
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), health, log: tlog?.service, details, orderViews }
     const app = await buildApp({
       metrics,
       services,

@@ -12,6 +12,10 @@
  * 401-versus-403 difference either. No CORS is granted: no `Access-Control-Allow-*` header is
  * ever sent, and a preflight is refused.
  *
+ * Beside the original API: the web console's files under `/ui` (src/http/console.ts) and the
+ * read-only routes it needs (src/http/console-api.ts); every answer carries the headers of
+ * src/http/security-headers.ts (nosniff, no-store for API data, the console's strict CSP).
+ *
  * Every error leaves as `{statusCode, code, message}` with a code from src/errors.ts:
  * DtaErrors keep their own; schema failures are REQUEST_INVALID (422, as the original), bad JSON
  * REQUEST_MALFORMED, oversized bodies REQUEST_TOO_LARGE; anything unexpected is INTERNAL with a
@@ -51,6 +55,9 @@ import { registerPolicies } from './policy.ts'
 import type { PolicyRecords, PolicyRule } from './policy.ts'
 import { checkAllowedHosts, hostRefusal } from './host-check.ts'
 import type { serverTlsOptions } from '../adapters/tls.ts'
+import { registerConsole } from './console.ts'
+import { registerConsoleApi } from './console-api.ts'
+import { registerSecurityHeaders } from './security-headers.ts'
 import { validationMessage } from './validation.ts'
 import { registerLogRoutes } from './log-routes.ts'
 import * as S from '../ports/api.ts'
@@ -171,6 +178,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   if (options.auth !== undefined) registerBearerAuth(app, options.auth)
   if (options.auth !== undefined && options.policies !== undefined && options.policies.rules.length > 0) registerPolicies(app as unknown as FastifyInstance, options.policies.rules, options.policies.records)
   if (options.https?.ca !== undefined) registerClientCertificateCheck(app as unknown as FastifyInstance)
+  registerSecurityHeaders(app)
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvQuery).compile(schema))
 
@@ -258,6 +266,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     app.get('/v1/audit', { schema: { ...S.OPERATIONS.listAudit, tags: ['audit'], querystring: S.AuditQuery, response: { 200: S.AuditListResponse, ...errorResponses } } },
       async (request) => ({ auditList: await audit.list(request.query, { signal: signalOf(request) }) }))
   }
+
+  // the web console (/ui) and the read-only routes it needs beside these (docs/console.md)
+  registerConsole(app)
+  registerConsoleApi(app, { services, plugin: options.plugin, auth: options.auth, signalOf })
 
   const fulfil = services.fulfil
   if (fulfil !== undefined) {

@@ -1,7 +1,7 @@
 /**
  * OAuth2 bearer-token authentication of the HTTP API (PROTOCOL §8), as the original D-TA offered
- * it: when `http.oidcIssuer` is set, every API route except `GET /v1/status`, `/v1/health/*`, `/openapi.json` and
- * `/docs` needs `Authorization: Bearer <JWT>`, a token issued by that OIDC issuer for
+ * it: when `http.oidcIssuer` is set, every API route except `GET /v1/status`, `/v1/health/*`, `/openapi.json`,
+ * `/docs` and the console's static files (`/ui`) needs `Authorization: Bearer <JWT>`, a token issued by that OIDC issuer for
  * `http.oidcAudience`.
  *
  * Verification (with `jose`):
@@ -227,10 +227,16 @@ export function createBearerVerifier (options: BearerVerifierOptions): BearerVer
 
 // ── the Fastify hook ──────────────────────────────────────────────────────────────────────────
 
-/** Routes anyone may call: the status, liveness and readiness, the OpenAPI document and the interactive docs. */
+/**
+ * Routes anyone may call: the status, liveness and readiness, the OpenAPI document, the
+ * interactive docs and the web console's static files (src/http/console.ts: they hold no data, and
+ * a browser navigating to them cannot send a token; every datum the console shows comes from an
+ * API route that needs one).
+ */
 export function isPublicRoute (routeUrl: string | undefined): boolean {
   if (routeUrl === undefined) return false
-  return routeUrl === '/v1/status' || routeUrl === '/v1/health/live' || routeUrl === '/v1/health/ready' || routeUrl === '/openapi.json' || routeUrl === '/docs' || routeUrl.startsWith('/docs/')
+  return routeUrl === '/v1/status' || routeUrl === '/v1/health/live' || routeUrl === '/v1/health/ready' || routeUrl === '/openapi.json' ||
+    routeUrl === '/docs' || routeUrl.startsWith('/docs/') || routeUrl === '/ui' || routeUrl === '/ui/*'
 }
 
 const callers = new WeakMap<object, AuthenticatedCaller>()

@@ -34,7 +34,8 @@ export function parsePolicies (rules: readonly string[]): PolicyRule[] {
 /** The operation a route is; undefined for routes any authenticated caller may reach (the console's files). */
 export function operationOf (method: string, route: string | undefined): Operation | 'console' | undefined {
   if (route === undefined) return undefined
-  if (route === '/ui' || route.startsWith('/ui/')) return 'console'
+  // the console's files, and the node's own description it shows (GET /v1/node): any authenticated caller
+  if (route === '/ui' || route.startsWith('/ui/') || route === '/v1/node') return 'console'
   if (route.startsWith('/v1/fulfill/')) return 'fulfil'
   if (route.startsWith('/v1/log')) return 'log.read'
   if (route === '/v1/audit') return 'audit.read'

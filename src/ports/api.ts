@@ -20,6 +20,8 @@ import { CIDV0_PATTERN as CID_PATTERN, ORDER_REFERENCE_PATTERN } from './common.
 import type { AbortOptions, SortBy } from './common.ts'
 import type { ExtensionField } from './plugin.ts'
 import type { LogService } from './log-api.ts'
+import type { NodeDetails, OrderViewService } from './console.ts'
+import { AUDIT_OPS } from './state.ts'
 
 // ── schemas ──────────────────────────────────────────────────────────────────────────────────
 
@@ -195,6 +197,7 @@ export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: CidOut('C
 export const AuditQuery = Type.Object({
   page: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Zero-based page' }),
   perPage: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  op: Type.Optional(Type.Union(AUDIT_OPS.map(op => Type.Literal(op)), { description: 'Only the entries of this operation' })),
 }, { additionalProperties: false })
 const NullableText = Type.Union([Type.String(), Type.Null()])
 export const AuditEntry = Type.Object({
@@ -219,7 +222,7 @@ export const OPERATIONS = {
   listOrders: { operationId: 'listOrders', summary: 'List this node\'s orders', description: 'Order references, zero-based pages; sortBy dateCreatedAsc is oldest first, anything else newest first.' },
   getOrder: { operationId: 'getOrder', summary: 'Show an order', description: 'The newest part of the order this node can read, in the original D-TA shape (docs/api.md).' },
   redeemOrder: { operationId: 'redeemOrder', summary: 'Redeem an order\'s secret', description: 'Asks the fiduciary to release the secret to the principal, or to the beneficiary (named at order time or now). On a beneficiary\'s own node: give orderPart4CID instead of orderReference.' },
-  listAudit: { operationId: 'listAudit', summary: 'Read the custody audit trail', description: 'seed.created, seed.released, identity.created, refusals…, oldest first; zero-based pages.' },
+  listAudit: { operationId: 'listAudit', summary: 'Read the custody audit trail', description: 'seed.created, seed.released, identity.created, refusals…, oldest first; zero-based pages; op: only one operation.' },
   fulfillOrder: { operationId: 'fulfillOrder', summary: 'Fiduciary: commit to an order (node to node)', description: 'Called by a principal\'s node with order part 1; answers part 2 with the commitment.' },
   fulfillOrderSecret: { operationId: 'fulfillOrderSecret', summary: 'Fiduciary: release a secret (node to node)', description: 'Called by a principal\'s (or beneficiary\'s) node with order part 3; answers part 4, the seed encrypted to the entitled recipient.' },
 } as const
@@ -293,6 +296,10 @@ export interface NodeServices {
   log?: LogService
   /** GET /v1/health/ready's checks (src/services/health.ts); without it, ready answers live only. */
   health?: HealthService
+  /** The node described for the console (GET /v1/node; src/ports/console.ts). */
+  details?: () => Promise<NodeDetails>
+  /** The console's views of the orders: summaries and the verified chain (principal and multi nodes). */
+  orderViews?: OrderViewService
 }
 
 export interface HealthService {

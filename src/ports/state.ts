@@ -210,6 +210,11 @@ export interface OrderRepository {
   setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, part3Cid?: string, releasedTo?: string, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>
   listOrders (role: OrderRole, page: PageRequest, options?: AbortOptions): Promise<OrderRecord[]>
   countOrders (role: OrderRole, options?: AbortOptions): Promise<number>
+  /**
+   * The order of `role` one of whose parts 1..4 is `cid`, or undefined (the console's search by
+   * CID). A scan of that role's rows: the part CIDs are not indexed, and a node's own orders are few.
+   */
+  findOrderByPartCid (role: OrderRole, cid: string, options?: AbortOptions): Promise<OrderRecord | undefined>
 }
 
 // ── sealed seeds ────────────────────────────────────────────────────────────────────────────────
@@ -329,8 +334,8 @@ export interface AuditEntry {
 /** Append-only: there is no way to change or remove an entry. */
 export interface AuditLog {
   appendAudit (entry: NewAuditEntry, options?: AbortOptions): Promise<AuditEntry>
-  /** Oldest first (id order). */
-  listAudit (page: { page: number, perPage: number }, options?: AbortOptions): Promise<AuditEntry[]>
+  /** Oldest first (id order); with `op`, only the entries of that operation. */
+  listAudit (query: { page: number, perPage: number, op?: AuditOp }, options?: AbortOptions): Promise<AuditEntry[]>
 }
 
 // ── the whole repository ────────────────────────────────────────────────────────────────────────

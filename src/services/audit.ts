@@ -3,7 +3,8 @@
  * `identity.created`, `seed.created`, `seed.released`, `seed.resealed`, `order.refused`,
  * `release.refused` — oldest first, paged like the other lists (zero-based `page`). The trail is
  * written only by the state repository and the services, inside the operations it records; the
- * API offers no way to add, change or remove an entry.
+ * API offers no way to add, change or remove an entry. `op` lists one operation's entries (the
+ * console's filter).
  * @module
  */
 
@@ -15,7 +16,7 @@ export function createAuditService (deps: { state: StateRepository }): AuditServ
   const { state } = deps
   return {
     async list (query: AuditQuery, options: AbortOptions = {}): Promise<AuditEntryView[]> {
-      const rows = await state.listAudit({ page: query.page + 1, perPage: query.perPage }, options)
+      const rows = await state.listAudit({ page: query.page + 1, perPage: query.perPage, ...(query.op === undefined ? {} : { op: query.op }) }, options)
       return rows.map(row => ({ id: row.id, at: row.at, op: row.op, reference: row.reference, actor: row.actor, detail: row.detail }))
     },
   }

@@ -297,6 +297,18 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         assert.ok(asc.every(o => o.role === 'principal'))
         await assert.rejects(state.listOrders('beneficiary' as never, { page: 1, perPage: 1 }), code('STATE_BAD_RECORD'))
       })
+
+      it('finds the order of a role by the CID of any of its parts', async () => {
+        const [p1, p2, p3, p4] = [cid(), cid(), cid(), cid()]
+        const o = await state.createOrder(principalOrder({ part1Cid: p1, part2Cid: p2, commitment: 'c' }))
+        await state.setOrderPart3('principal', o.reference, { part3Cid: p3 })
+        await state.setOrderPart4('principal', o.reference, { part4Cid: p4 })
+        for (const part of [p1, p2, p3, p4]) assert.equal((await state.findOrderByPartCid('principal', part))?.reference, o.reference, part)
+        assert.equal(await state.findOrderByPartCid('fiduciary', p1), undefined, 'per role')
+        assert.equal(await state.findOrderByPartCid('principal', cid()), undefined)
+        assert.equal(await state.findOrderByPartCid('principal', o.principalCid), undefined, 'a part CID, not any CID of the row')
+        await assert.rejects(state.findOrderByPartCid('beneficiary' as never, p1), code('STATE_BAD_RECORD'))
+      })
     })
 
     describe('fiduciary orders (PROTOCOL §6)', () => {
@@ -593,6 +605,24 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         assert.deepEqual(all.find(e => e.id === a.id), a)
         const two = await state.listAudit({ page: 1, perPage: 2 })
         assert.deepEqual(two, all.slice(0, 2))
+      })
+
+      it('lists the entries of one operation, paged, oldest first', async () => {
+        const marker = ref()
+        const mine = []
+        for (let i = 0; i < 3; i++) mine.push(await state.appendAudit({ op: 'seed.resealed', reference: `${marker}-${i}` }))
+        await state.appendAudit({ op: 'order.refused', reference: marker })
+        const resealed = (await allAudit(state)).filter(e => e.op === 'seed.resealed')
+        const listed = []
+        for (let page = 1; ; page++) {
+          const items = await state.listAudit({ page, perPage: 2, op: 'seed.resealed' })
+          listed.push(...items)
+          if (items.length < 2) break
+        }
+        assert.deepEqual(listed, resealed)
+        assert.deepEqual(listed.slice(-3), mine)
+        assert.ok((await state.listAudit({ page: 1, perPage: 100, op: 'order.refused' })).every(e => e.op === 'order.refused'))
+        await assert.rejects(state.listAudit({ page: 1, perPage: 10, op: 'seed.deleted' as never }), code('STATE_BAD_RECORD'))
       })
 
       it('refuses unknown operations and long details', async () => {

@@ -1,7 +1,7 @@
 /**
  * The audit trail endpoint (GET /v1/audit, src/services/audit.ts) on real nodes in process: it
  * lists the custody operations — seed.created, identity.created, seed.released, release.refused —
- * oldest first, paged; it exists on every node type; and the API offers no way to add, change or
+ * oldest first, paged, optionally one operation only (`op`); it exists on every node type; and the API offers no way to add, change or
  * delete an entry (every other method on it is 404, and the trail is unchanged afterwards). The
  * entries hold public values only (CIDs, record ids, codes), never the released secret.
  * @module
@@ -86,11 +86,14 @@ describe('security: the audit trail endpoint', () => {
     assert.deepEqual([...first, ...second], all.slice(0, 4))
     assert.deepEqual((await call('GET', '/v1/audit?page=100000')).body.auditList, [])
     assert.equal(((await call('GET', '/v1/audit')).body.auditList as Entry[]).length, Math.min(10, all.length), 'default perPage 10')
-    for (const query of ['perPage=0', 'perPage=101', 'page=-1', 'page=x', 'sortBy=dateCreatedDesc', 'op=seed.created']) {
+    for (const query of ['perPage=0', 'perPage=101', 'page=-1', 'page=x', 'sortBy=dateCreatedDesc', 'op=seed.deleted', 'op=', 'reference=x']) {
       const res = await call('GET', `/v1/audit?${query}`)
       assert.equal(res.status, 422, query)
       assert.equal(res.body.code, 'REQUEST_INVALID')
     }
+    // op: one operation's entries (the console's filter), paged the same way
+    const created = (await call('GET', '/v1/audit?op=seed.created&perPage=100')).body.auditList as Entry[]
+    assert.deepEqual(created, all.filter(e => e.op === 'seed.created'))
   })
 
   it('is read-only through the API: no method but GET exists, and the trail is unchanged after trying', async () => {

@@ -28,10 +28,12 @@ export function createAuditLog (conn: PgConnection): AuditLog {
       })
     },
 
-    async listAudit (page: { page: number, perPage: number }, options?: AbortOptions): Promise<AuditEntry[]> {
+    async listAudit (query: { page: number, perPage: number, op?: AuditOp }, options?: AbortOptions): Promise<AuditEntry[]> {
       return await conn.run(options, async q => {
-        const { limit, offset } = pageArgs(page)
-        const rows = await q`SELECT id, at, op, reference, actor, detail FROM audit ORDER BY id ASC LIMIT ${limit} OFFSET ${offset}`
+        const { limit, offset } = pageArgs(query)
+        const rows = query.op === undefined
+          ? await q`SELECT id, at, op, reference, actor, detail FROM audit ORDER BY id ASC LIMIT ${limit} OFFSET ${offset}`
+          : await q`SELECT id, at, op, reference, actor, detail FROM audit WHERE op = ${auditOp(query.op)} ORDER BY id ASC LIMIT ${limit} OFFSET ${offset}`
         return rows.map(row => toAudit(row as Row))
       })
     }

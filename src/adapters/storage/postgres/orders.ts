@@ -202,6 +202,15 @@ export function createOrderRepository (conn: PgConnection): OrderRepository {
         const [row] = await q`SELECT count(*) AS n FROM orders WHERE role = ${r}`
         return (row as Row).n as number
       })
+    },
+
+    async findOrderByPartCid (r: OrderRole, cid: string, options?: AbortOptions): Promise<OrderRecord | undefined> {
+      return await conn.run(options, async q => {
+        role(r)
+        const part = text(cid, 'cid')
+        const [row] = await q.unsafe(`SELECT ${ORDER_COLUMNS} FROM orders WHERE role = $1 AND $2 IN (part1_cid, part2_cid, part3_cid, part4_cid) ORDER BY seq LIMIT 1`, [r, part], { prepare: true })
+        return row === undefined ? undefined : toOrder(row as Row)
+      })
     }
   }
 }

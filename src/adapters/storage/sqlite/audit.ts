@@ -30,11 +30,15 @@ export function createAuditLog (conn: SqliteConnection): AuditLog {
       })
     },
 
-    async listAudit (page: { page: number, perPage: number }, options?: AbortOptions): Promise<AuditEntry[]> {
+    async listAudit (query: { page: number, perPage: number, op?: AuditOp }, options?: AbortOptions): Promise<AuditEntry[]> {
       return await conn.run(options, () => {
-        const { limit, offset } = pageArgs(page)
-        return conn.stmt('SELECT id, at, op, reference, actor, detail FROM audit ORDER BY id ASC LIMIT ? OFFSET ?')
-          .all(limit, offset).map(row => toAudit(row as Row))
+        const { limit, offset } = pageArgs(query)
+        if (query.op === undefined) {
+          return conn.stmt('SELECT id, at, op, reference, actor, detail FROM audit ORDER BY id ASC LIMIT ? OFFSET ?')
+            .all(limit, offset).map(row => toAudit(row as Row))
+        }
+        return conn.stmt('SELECT id, at, op, reference, actor, detail FROM audit WHERE op = ? ORDER BY id ASC LIMIT ? OFFSET ?')
+          .all(auditOp(query.op), limit, offset).map(row => toAudit(row as Row))
       })
     }
   }

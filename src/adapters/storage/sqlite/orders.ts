@@ -202,6 +202,15 @@ export function createOrderRepository (conn: SqliteConnection): OrderRepository 
         role(r)
         return (conn.stmt('SELECT count(*) AS n FROM orders WHERE role = ?').get(r) as Row).n as number
       })
+    },
+
+    async findOrderByPartCid (r: OrderRole, cid: string, options?: AbortOptions): Promise<OrderRecord | undefined> {
+      return await conn.run(options, () => {
+        role(r)
+        const part = text(cid, 'cid')
+        const row = conn.stmt(`SELECT ${ORDER_COLUMNS} FROM orders WHERE role = ? AND ? IN (part1_cid, part2_cid, part3_cid, part4_cid) ORDER BY seq LIMIT 1`).get(r, part)
+        return row === undefined ? undefined : toOrder(row as Row)
+      })
     }
   }
 }

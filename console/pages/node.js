@@ -1,0 +1,34 @@
+// The Node view: what this node is, what it talks to, and whether its API is open to anyone.
+import { html } from '../lib/html.js'
+import { formatTime, NODE_TYPES } from '../lib/format.js'
+import { Cid, PageTitle } from '../components/common.js'
+
+function Fiduciary ({ node }) {
+  if (node.nodeType === 'fiduciary') return html`<dd>This node is a fiduciary: it serves principals and orders from no one.</dd>`
+  if (node.fiduciaryCID === node.nodeCID) return html`<dd>Itself (a multi node with no master fiduciary) <${Cid} value=${node.fiduciaryCID} label="fiduciary CID" /></dd>`
+  return html`<dd><${Cid} value=${node.fiduciaryCID} label="fiduciary CID" />${node.fiduciaryURL === null ? null : html` at <code>${node.fiduciaryURL}</code>`}</dd>`
+}
+
+export function NodePage ({ node }) {
+  const auth = node.authentication
+  return html`<section>
+    <${PageTitle} title="Node" />
+    <dl class="facts">
+      <dt>Node type</dt><dd>${NODE_TYPES[node.nodeType] ?? node.nodeType}</dd>
+      <dt>Identity</dt><dd><${Cid} value=${node.nodeCID} label="node identity CID" full /></dd>
+      <dt>Plugin</dt><dd><strong>${node.pluginDetails.name}</strong> (${node.pluginDetails.vendor})${node.pluginDetails.description === '' ? null : html`<br /><span class="muted">${node.pluginDetails.description}</span>`}</dd>
+      <dt>Fiduciary it uses</dt><${Fiduciary} node=${node} />
+      ${node.trustedFiduciaries.length === 0 ? null : html`<dt>Trusted fiduciaries</dt><dd><ul class="plain">${node.trustedFiduciaries.map(cid => html`<li key=${cid}><${Cid} value=${cid} label="trusted fiduciary CID" /></li>`)}</ul><span class="muted">whose part 4 a beneficiary held here may redeem</span></dd>`}
+      <dt>IPFS peer id</dt><dd><${Cid} value=${node.peerID} label="IPFS peer id" full /></dd>
+      <dt>Listening on</dt><dd>${node.listenAddrs.length === 0 ? '—' : html`<ul class="plain">${node.listenAddrs.map(a => html`<li key=${a}><code>${a}</code></li>`)}</ul>`}</dd>
+      <dt>Connected peers</dt><dd>${node.connectedPeers}${node.connectedPeerIDs.length === 0 ? null : html`<ul class="plain">${node.connectedPeerIDs.map(p => html`<li key=${p}><${Cid} value=${p} label="peer id" /></li>`)}</ul>`}</dd>
+      <dt>Version</dt><dd>${node.application} ${node.version} (API ${node.apiVersion})</dd>
+      <dt>Authentication</dt><dd>${auth.enabled
+        ? html`<span class="mark ok">On</span> OAuth2 bearer tokens from <code>${auth.issuer}</code> for the audience <code>${auth.audience}</code>`
+        : html`<span class="mark bad">Off</span> anyone who can reach this listener can use the API (set <code>http.oidcIssuer</code>)`}</dd>
+      <dt>Answered at</dt><dd>${formatTime(Date.parse(node.timeStamp))}</dd>
+    </dl>
+    ${/* TRANSPARENCY-LOG: when the node has a transparency log, show its latest checkpoint and the
+         witnesses' cosignatures here (from GET /v1/node's `transparencyLog`, src/ports/console.ts). */ null}
+  </section>`
+}

@@ -1,0 +1,81 @@
+// The Orders view: a page of this node's orders (newest or oldest first), each with its state, and
+// a search by order reference or by the CID of one of its parts.
+import { html, useState } from '../lib/html.js'
+import { api, query } from '../lib/api.js'
+import { formatTime } from '../lib/format.js'
+import { href, navigate } from '../lib/router.js'
+import { Cid, ErrorNote, Loading, PageTitle, Pager, useLoad } from '../components/common.js'
+
+const PER_PAGE = 10
+
+function StateCell ({ order, nodeCID }) {
+  if (order.state === 'ordered') return html`<span class="state ordered">ordered</span>`
+  const to = order.releasedTo === nodeCID ? 'this node' : order.releasedTo === order.beneficiaryCID ? 'the beneficiary' : 'an identity held here'
+  if (order.state === 'redeemed') return html`<span class="state redeemed">redeemed</span> <span class="muted">to ${to}</span>`
+  return html`<span class="state released">released</span> <span class="muted">to the beneficiary</span> <${Cid} value=${order.releasedTo} label="recipient CID" />`
+}
+
+export function OrdersPage ({ node, params }) {
+  const page = Math.max(0, Number(params.get('page') ?? 0) || 0)
+  const sortBy = params.get('sort') === 'asc' ? 'dateCreatedAsc' : 'dateCreatedDesc'
+  const search = params.get('search') ?? ''
+  const [text, setText] = useState(search)
+  const { data, error } = useLoad(() => api.get(`v1/order/summaries${query({ page, perPage: PER_PAGE, sortBy, search })}`), [page, sortBy, search])
+  const go = (changes) => navigate('orders', { page, sort: sortBy === 'dateCreatedAsc' ? 'asc' : '', search, ...changes })
+  const ascending = sortBy === 'dateCreatedAsc'
+  const onSearch = (event) => {
+    event.preventDefault()
+    go({ search: text.trim(), page: 0 })
+  }
+  return html`<section>
+    <${PageTitle} title="Orders" />
+    <div class="toolbar">
+      <form class="search" role="search" onSubmit=${onSearch}>
+        <label for="order-search">Search by order reference or part CID</label>
+        <div class="inline">
+          <input id="order-search" type="search" value=${text} onInput=${(e) => setText(e.currentTarget.value)} spellcheck="false" autocomplete="off" />
+          <button type="submit">Search</button>
+          ${search === '' ? null : html`<button type="button" onClick=${() => { setText(''); go({ search: '', page: 0 }) }}>Clear</button>`}
+        </div>
+      </form>
+      <div class="field narrow-only">
+        <label for="order-sort">Sort</label>
+        <select id="order-sort" value=${ascending ? 'asc' : 'desc'} onChange=${(e) => go({ sort: e.currentTarget.value === 'asc' ? 'asc' : '', page: 0 })}>
+          <option value="desc">Newest first</option>
+          <option value="asc">Oldest first</option>
+        </select>
+      </div>
+      <a class="button primary" href=${href('orders', 'new')}>Place an order</a>
+    </div>
+    <${ErrorNote} error=${error} what="The orders could not be listed" />
+    ${data === undefined
+      ? (error === null ? html`<${Loading} what="Loading orders" />` : null)
+      : html`
+        <table class="list">
+          <caption>${search === '' ? `${data.total} order${data.total === 1 ? '' : 's'}, ${ascending ? 'oldest' : 'newest'} first` : `${data.total} order${data.total === 1 ? '' : 's'} matching the search`}</caption>
+          <thead><tr>
+            <th scope="col">Reference</th>
+            <th scope="col" aria-sort=${ascending ? 'ascending' : 'descending'}>
+              <button type="button" class="sort" onClick=${() => go({ sort: ascending ? '' : 'asc', page: 0 })}>
+                Created <span aria-hidden="true">${ascending ? '▲' : '▼'}</span><span class="visually-hidden">, sort ${ascending ? 'newest' : 'oldest'} first</span>
+              </button>
+            </th>
+            <th scope="col">Plugin</th>
+            <th scope="col">Beneficiary</th>
+            <th scope="col">State</th>
+          </tr></thead>
+          <tbody>
+            ${data.orders.length === 0
+              ? html`<tr><td colspan="5" class="muted">${search === '' ? 'No orders yet.' : 'No order has that reference or part CID.'}</td></tr>`
+              : data.orders.map(o => html`<tr key=${o.orderReference}>
+                  <td data-label="Reference"><a href=${href('order', o.orderReference)}><code>${o.orderReference}</code></a></td>
+                  <td data-label="Created">${formatTime(o.createdAt * 1000)}</td>
+                  <td data-label="Plugin">${o.plugin}</td>
+                  <td data-label="Beneficiary">${o.beneficiaryCID === null ? html`<span class="muted">none</span>` : html`<${Cid} value=${o.beneficiaryCID} label="beneficiary CID" />`}</td>
+                  <td data-label="State"><${StateCell} order=${o} nodeCID=${node.nodeCID} /></td>
+                </tr>`)}
+          </tbody>
+        </table>
+        ${search === '' ? html`<${Pager} page=${page} perPage=${PER_PAGE} count=${data.orders.length} total=${data.total} onPage=${(p) => go({ page: p })} label="Order pages" />` : null}`}
+  </section>`
+}
