@@ -7,7 +7,8 @@
  *   answer (<img>, <script>, a no-cors fetch) even without reading it;
  * - `Referrer-Policy: no-referrer` — console URLs (which name order references) are not sent on;
  * - API data (everything but the console's files and the interactive docs):
- *   `Cache-Control: no-store`, so no browser or proxy keeps an order, an identity or a secret,
+ *   `Cache-Control: no-store` (unless the route set its own: the transparency log's full tiles,
+ *   which never change), so no browser or proxy keeps an order, an identity or a secret,
  *   and `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`, so an answer
  *   opened as a page runs nothing and cannot be framed;
  * - the console (`/ui`): `CONSOLE_CSP` — every script, style, image and connection from the node
@@ -43,7 +44,8 @@ export function registerSecurityHeaders (app: FastifyInstance): void {
       void reply.header('cross-origin-opener-policy', 'same-origin')
       if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
     } else if (path !== '/docs' && !path.startsWith('/docs/')) {
-      void reply.header('cache-control', 'no-store')
+      // a route that chose its caching keeps it: the log's full tiles never change (private, immutable: docs/log.md)
+      if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
       void reply.header('content-security-policy', API_CSP)
     }
     return payload
