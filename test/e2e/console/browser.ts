@@ -12,7 +12,7 @@
  *   protocol, which the page's CSP does not govern) and returns the serious and critical
  *   violations, WCAG 2.1 A/AA rules and best practices.
  * - `shoot(page, name)` writes a full-page PNG to the test output folder (`.tmp/test-output/console/`,
- *   or $TEST_OUTPUT_DIR) and copies it into docs/console/ for docs/console.md.
+ *   or $TEST_OUTPUT_DIR) and, with UPDATE_SCREENSHOTS=1, copies it into docs/console/ for docs/console.md.
  * @module
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -87,13 +87,19 @@ export async function axe (page: Page): Promise<AxeViolation[]> {
   return result.filter(v => v.impact === 'serious' || v.impact === 'critical')
 }
 
-/** A full-page screenshot into the output folder, copied into docs/console/; returns the output path. */
+/**
+ * A full-page screenshot into the output folder; returns its path. With UPDATE_SCREENSHOTS=1 it is
+ * also copied into docs/console/ (for docs/console.md), so that an ordinary test run leaves the
+ * checkout as it was.
+ */
 export async function shoot (page: Page, name: string): Promise<string> {
   mkdirSync(OUTPUT_DIR, { recursive: true })
-  mkdirSync(DOCS_DIR, { recursive: true })
   const file = path.join(OUTPUT_DIR, `${name}.png`)
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled', caret: 'hide' })
-  copyFileSync(file, path.join(DOCS_DIR, `${name}.png`))
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    mkdirSync(DOCS_DIR, { recursive: true })
+    copyFileSync(file, path.join(DOCS_DIR, `${name}.png`))
+  }
   return file
 }
 
