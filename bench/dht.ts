@@ -14,8 +14,10 @@
  *   document E holds — its connection to A, its self-lookup, the provider lookup, the dial to E
  *   and bitswap: the fetch a node cannot make at all without the DHT (timed inside F, and
  *   F's spawn → ready apart);
- * - idle cost: CPU time (ms per minute) and RSS of node C, with the DHT and with
- *   `contentRouting: none` (a second chain, measured over the same window), after both settled.
+ * - idle cost, measured first: CPU time (ms per minute) and RSS of node C, with the DHT, with
+ *   `contentRouting: none` (a second chain), and without the DHT but with every node listing
+ *   every other (the connections the DHT makes in a small network: a third set of five), all
+ *   over the same window, once the DHT's routing tables are full and before any document exists.
  *
  * Options (env): BENCH_SAMPLES (back-to-back fetches and lookups, default 200; half as many spaced), BENCH_NEWCOMERS (default 20),
  * BENCH_IDLE_SECONDS (default 60; kad-dht's own self-lookup and table refresh run every 5 min,
@@ -159,14 +161,14 @@ interface Chain { nodes: Node[], addresses: string[] }
  * serves both ways, so each is connected to its neighbours only): no port is chosen in advance,
  * so none can be taken meanwhile by another connection's local port.
  */
-async function startChain (root: string, contentRouting: 'dht' | 'none'): Promise<Chain> {
+async function startChain (root: string, contentRouting: 'dht' | 'none', shape: 'chain' | 'mesh' = 'chain'): Promise<Chain> {
   const nodes: Node[] = []
   for (const name of ['a', 'b', 'c', 'd', 'e']) {
     await prepareHome(join(root, name))
-    const before = nodes.at(-1)
-    nodes.push(await startNode({ path: join(root, name), listen: ['/ip4/127.0.0.1/tcp/0'], peers: before === undefined ? [] : [before.multiaddrs[0]], fetchTimeoutMs: 10_000, contentRouting }))
+    const before = shape === 'mesh' ? nodes : nodes.slice(-1)
+    nodes.push(await startNode({ path: join(root, name), listen: ['/ip4/127.0.0.1/tcp/0'], peers: before.map(n => n.multiaddrs[0]), fetchTimeoutMs: 10_000, contentRouting }))
   }
-  await Promise.all(nodes.map(async (node, i) => node.request('waitPeers', { count: i === 0 || i === 4 ? 1 : 2 })))
+  await Promise.all(nodes.map(async (node, i) => node.request('waitPeers', { count: shape === 'mesh' ? 4 : i === 0 || i === 4 ? 1 : 2 })))
   return { nodes, addresses: nodes.map(n => n.multiaddrs[0]) }
 }
 
@@ -194,9 +196,26 @@ async function main (): Promise<void> {
   try {
     console.log(`bench/dht.ts — Node ${process.version}, 5-node chain A–B–C–D–E on 127.0.0.1, 2 KiB documents`)
     const dht = await startChain(join(root, 'dht'), 'dht')
-    const none = await startChain(join(root, 'none'), 'none') // idle until the last measurement
+    const none = await startChain(join(root, 'none'), 'none')
+    // the DHT connects every node of a small network to every other: the same mesh without it
+    const mesh = await startChain(join(root, 'mesh'), 'none', 'mesh')
     await settle(dht)
     const [a, , , , e] = dht.nodes
+
+    // first, while nothing else runs: both chains idle, the DHT's tables full
+    await new Promise(resolve => setTimeout(resolve, 5000)) // the last self-lookups end
+    const c = { none: none.nodes[2], mesh: mesh.nodes[2], dht: dht.nodes[2] }
+    const labels = { none: 'contentRouting none, chain (2 peers)', mesh: 'contentRouting none, mesh  (4 peers)', dht: 'contentRouting dht,  chain (4 peers)' }
+    const usage = async (): Promise<Record<keyof typeof c, Record<string, any>>> =>
+      ({ none: await c.none.request('usage'), mesh: await c.mesh.request('usage'), dht: await c.dht.request('usage') })
+    const before = await usage()
+    await new Promise(resolve => setTimeout(resolve, IDLE_SECONDS * 1000))
+    const after = await usage()
+    for (const mode of ['none', 'mesh', 'dht'] as const) {
+      const perMinute = (after[mode].cpuMs - before[mode].cpuMs) / IDLE_SECONDS * 60
+      console.log(`idle node C, ${labels[mode]}: CPU ${perMinute.toFixed(1)} ms/min over ${IDLE_SECONDS} s, RSS ${(after[mode].rss / 1048576).toFixed(0)} MiB`)
+    }
+    for (const node of mesh.nodes) await node.request('stop')
 
     for (const gapMs of [0, GAP_MS]) {
       const fetches: number[] = []
@@ -234,16 +253,6 @@ async function main (): Promise<void> {
     console.log(`newcomer F peering with A only: spawn → ready ${percentiles(starts)}`)
     console.log(`  then its first fetch of a document E holds:  ${percentiles(firsts)}`)
 
-    await new Promise(resolve => setTimeout(resolve, 5000)) // the newcomers' announcements end
-    const c = { dht: dht.nodes[2], none: none.nodes[2] }
-    const before = { dht: await c.dht.request('usage'), none: await c.none.request('usage') }
-    await new Promise(resolve => setTimeout(resolve, IDLE_SECONDS * 1000))
-    const after = { dht: await c.dht.request('usage'), none: await c.none.request('usage') }
-    for (const mode of ['none', 'dht'] as const) {
-      const perMinute = (after[mode].cpuMs - before[mode].cpuMs) / IDLE_SECONDS * 60
-      console.log(`idle node C, contentRouting ${mode.padEnd(4)}: CPU ${perMinute.toFixed(1)} ms/min over ${IDLE_SECONDS} s, RSS ${(after[mode].rss / 1048576).toFixed(0)} MiB` +
-        (mode === 'dht' ? `, routing table ${String(after[mode].routing.routingTable)}, records ${JSON.stringify(after[mode].routing.records)}` : ''))
-    }
     for (const node of [...dht.nodes, ...none.nodes]) await node.request('stop')
   } finally {
     for (const c of children) c.kill('SIGKILL')

@@ -12,7 +12,8 @@
  * - server mode always (`clientMode: false`): kad-dht otherwise stays a client until it sees a
  *   public address, and servers on private addresses would answer nobody;
  * - k = 20 (the bucket size and the number of closest peers a lookup ends with): with up to 20
- *   servers a lookup asks every server, so a document is found if any server holding it is up;
+ *   servers and complete tables (below) a lookup asks every server, so a document is found if
+ *   any server holding it is up;
  * - alpha = 3 requests in flight per path and 3 disjoint paths (Kademlia's and S/Kademlia's
  *   values; kad-dht's 10 are for lookups over thousands of peers): this also bounds how many
  *   dials one hostile answer full of fake peers can start at once;
@@ -62,8 +63,9 @@ export const MAX_DHT_MESSAGE_BYTES = 64 * 1024
  * (aborted once the block arrives) then never starts — in a small network, once the tables are
  * full, every server is connected to every other and almost every fetch is such a one. kubo
  * waits 1 s (`ProviderSearchDelay`); an order is a sequence of fetches, so 250 ms: above the
- * p90 of a fetch from a connected peer with five busy nodes on two cores (~100 ms, bench/dht.ts),
- * and all a fetch that does need the DHT pays for it.
+ * p90 of a fetch from a connected peer with five nodes on two cores (60–160 ms, bench/dht.ts;
+ * 100 ms started lookups that a connected peer would have answered), and all that a fetch which
+ * does need the DHT pays for it.
  */
 const PROVIDER_SEARCH_DELAY_MS = 250
 /** Providers of one document the router passes on (bitswap dials at most 3 of them). */
