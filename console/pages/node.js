@@ -9,6 +9,21 @@ function Fiduciary ({ node }) {
   return html`<dd><${Cid} value=${node.fiduciaryCID} label="fiduciary CID" />${node.fiduciaryURL === null ? null : html` at <code>${node.fiduciaryURL}</code>`}</dd>`
 }
 
+// The latest signed checkpoint of the node's transparency log (docs/log.md): what a principal checks
+// every answer against. Witness cosignatures would be further signature lines; none are configured yet.
+function TransparencyLog ({ log }) {
+  return html`<section aria-labelledby="log-title">
+    <h2 id="log-title">Transparency log</h2>
+    <dl class="facts">
+      <dt>Origin</dt><dd><code>${log.origin}</code></dd>
+      <dt>Entries</dt><dd>${log.treeSize} (one per document this node wrote or accepted)</dd>
+      <dt>Root hash</dt><dd><code class="wrap">${log.rootHash}</code></dd>
+      <dt>Signed by</dt><dd>${log.signedBy.length === 0 ? '—' : html`<ul class="plain">${log.signedBy.map(n => html`<li key=${n}><code>${n}</code></li>`)}</ul>`}<span class="muted">no witness cosignatures (witnesses are not configured)</span></dd>
+      <dt>Verifier key</dt><dd><code class="wrap">${log.verifierKey}</code></dd>
+    </dl>
+  </section>`
+}
+
 export function NodePage ({ node }) {
   const auth = node.authentication
   return html`<section>
@@ -28,7 +43,6 @@ export function NodePage ({ node }) {
         : html`<span class="mark bad">Off</span> anyone who can reach this listener can use the API (set <code>http.oidcIssuer</code>)`}</dd>
       <dt>Answered at</dt><dd>${formatTime(Date.parse(node.timeStamp))}</dd>
     </dl>
-    ${/* TRANSPARENCY-LOG: when the node has a transparency log, show its latest checkpoint and the
-         witnesses' cosignatures here (from GET /v1/node's `transparencyLog`, src/ports/console.ts). */ null}
+    ${node.transparencyLog === undefined ? null : html`<${TransparencyLog} log=${node.transparencyLog} />`}
   </section>`
 }

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ClientErrorBody, ServerErrorBody, sortOrder } from '../ports/api.ts'
 import type { NodeServices } from '../ports/api.ts'
+import type { LogService } from '../ports/log-api.ts'
 import * as C from '../ports/console.ts'
 import type { ExtensionField, Plugin } from '../ports/plugin.ts'
 import type { BearerVerifier } from './auth.ts'
@@ -24,6 +25,15 @@ export interface ConsoleApiOptions {
 }
 
 const errorResponses = { '4xx': ClientErrorBody, '5xx': ServerErrorBody }
+
+/** The log's key and latest checkpoint, read from the C2SP signed note: origin, size, root, then `— name signature` lines. */
+async function logSummary (log: LogService): Promise<NonNullable<C.NodeResponse['transparencyLog']>> {
+  const [key, checkpoint] = await Promise.all([log.key(), log.checkpoint()])
+  const [body = '', signatures = ''] = checkpoint.split('\n\n')
+  const [, size = '0', rootHash = ''] = body.split('\n')
+  const signedBy = signatures.split('\n').filter(l => l.startsWith('\u2014 ')).map(l => l.slice(2).split(' ')[0]!)
+  return { origin: key.origin, verifierKey: key.verifierKey, treeSize: Number(size), rootHash, checkpoint, signedBy }
+}
 
 function fieldView (f: ExtensionField): { name: string, description: string, required: boolean, example?: string } {
   return { name: f.name, description: f.description, required: f.required === true, ...(f.example === undefined ? {} : { example: f.example }) }
@@ -40,6 +50,7 @@ export function registerConsoleApi (instance: FastifyInstance, options: ConsoleA
         const node = await details()
         return {
           ...node,
+          ...(services.log === undefined ? {} : { transparencyLog: await logSummary(services.log) }),
           authentication: auth === undefined ? { enabled: false } : { enabled: true, issuer: auth.issuer, audience: auth.audience },
           pluginDetails: {
             name: plugin?.name ?? node.plugin,

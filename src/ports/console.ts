@@ -57,8 +57,17 @@ export const NodeResponse = Type.Object({
       secretAnswer: Type.Array(ExtensionFieldView),
     }),
   }),
-  // TRANSPARENCY-LOG: when the transparency log exists, its latest checkpoint and witness
-  // cosignatures go here (an optional `transparencyLog` object), and console/pages/node.js shows them.
+  /** The node's transparency log (docs/log.md), when it keeps one: its key and latest signed checkpoint. */
+  transparencyLog: Type.Optional(Type.Object({
+    origin: Type.String(),
+    verifierKey: Type.String(),
+    treeSize: Type.Integer({ minimum: 0 }),
+    rootHash: Type.String({ description: 'base64' }),
+    /** The signed note as served at GET /v1/log/checkpoint. */
+    checkpoint: Type.String(),
+    /** The names of the keys that signed it: the log's own (witness cosignatures would be more lines). */
+    signedBy: Type.Array(Type.String()),
+  })),
 }, { 'x-response-description': 'This node: its status, the fiduciary it uses, whether authentication is on, its plugin and the extension fields it takes' })
 
 /** What the node itself knows for GET /v1/node; the HTTP layer adds `authentication` and `pluginDetails`. */

@@ -80,6 +80,8 @@ describe('the web console in Chromium, on a multi node with authentication off',
     assert.match(text, /bitcoinwallet/)
     assert.match(text, /multi \(principal and fiduciary\)/)
     assert.match(text, /Authentication\s+Off/)
+    assert.match(text, /Transparency log/)
+    assert.ok(text.includes(`milagro-dta/log/${node.cid}`), 'the log\'s origin, and its latest checkpoint')
     await checkPage('node', async () => { await heading('Node') })
   })
 

@@ -75,6 +75,14 @@ describe('the console API on a multi node', () => {
     assert.equal(body.pluginDetails.name, 'milagro')
     assert.equal(body.pluginDetails.description, plugin.description)
     assert.deepEqual(body.pluginDetails.extensionFields.order.map(f => f.name), plugin.extensionFields.order.map(f => f.name))
+    // the transparency log: its origin, and the latest checkpoint the node signed, as GET /v1/log/checkpoint serves it
+    const log = body.transparencyLog!
+    assert.equal(log.origin, `milagro-dta/log/${node.nodeCID}`)
+    assert.ok(log.treeSize >= 2, 'at least the identity document and the log key statement')
+    assert.deepEqual(log.signedBy, [log.origin])
+    const served = await node.app.inject({ method: 'GET', url: '/v1/log/checkpoint' })
+    assert.ok(log.checkpoint.startsWith(`${log.origin}\n`))
+    assert.ok(Number(served.body.split('\n')[1]) >= log.treeSize, 'the served checkpoint is the same one or a newer one')
   })
 
   it('GET /v1/order/summaries: a page of orders with their state, both sort orders, the total', async () => {
