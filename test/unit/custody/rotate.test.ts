@@ -3,7 +3,8 @@
  * record re-sealed under it. A crash injected halfway loses nothing — each record opens under the
  * old key or the new one — and running it again resumes with the same new key (not a third one)
  * and finishes: config.yaml switched, `custody.rotated` audited, the old key kept. With passphrase
- * custody the new passphrase comes from MILAGRO_NEWPASSPHRASE, and a resume needs the same one.
+ * custody the new passphrase comes from MILAGRO_NEWPASSPHRASE, and a resume needs the same one;
+ * with pkcs11 custody (SoftHSM2) the new KEK is a new key in the same token.
  * @module
  */
 import { after, describe, it } from 'node:test'
@@ -13,7 +14,10 @@ import { access, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isDtaError } from '../../../src/errors.ts'
+import { writeFile } from 'node:fs/promises'
 import { createLocalKeyFile, initLocalPassphrase, openLocalCustody } from '../../../src/adapters/custody/local.ts'
+import { createCustodyKey, openCustody } from '../../../src/wiring.ts'
+import { createSoftHsm } from '../../helpers/softhsm.ts'
 import { openSqliteState } from '../../../src/adapters/storage/sqlite/index.ts'
 import { ROTATION_FILE, rotateCustody } from '../../../src/cli/custody-rotate.ts'
 import { defaultConfig, loadConfig, writeConfig } from '../../../src/config/load.ts'
@@ -123,5 +127,41 @@ describe('custody rotate', () => {
     const newKey = await openLocalCustody({ passphrase: 'the new passphrase', paramsFile: join(dir, config.node.custodyParamsFile) })
     assert.deepEqual(await census(dir, secrets, [newKey]), [secrets.size])
     await newKey.close()
+  })
+
+  it('pkcs11: a new HSM key in the same token; records re-sealed under it, the old key kept', async () => {
+    const hsm = await createSoftHsm()
+    homes.push(hsm.dir)
+    hsm.use()
+    await hsm.initToken('rotate', '4242')
+    const dir = await mkdtemp(join(tmpdir(), 'dta-rotate-hsm-'))
+    homes.push(dir)
+    const base = defaultConfig()
+    const config = { ...base, http: { ...base.http, listenAddr: '127.0.0.1:0' }, node: { ...base.node, nodeID: NODE_CID, nodeName: 'hsm', custody: 'pkcs11' as const, pkcs11Module: hsm.module, pkcs11TokenLabel: 'rotate', pkcs11PinFile: 'pkcs11.pin' } }
+    await writeConfig(dir, config)
+    await writeFile(join(dir, 'pkcs11.pin'), '4242\n', { mode: 0o600 })
+    const loaded = await loadConfig({ home: dir, env: {} })
+    await createCustodyKey(dir, loaded, 'pkcs11')
+    const oldKey = await openCustody(dir, loaded)
+    const state = await openSqliteState({ path: join(dir, 'state.sqlite') })
+    const secrets = new Map<string, Uint8Array>()
+    for (let i = 0; i < 5; i++) {
+      const reference = randomBytes(16).toString('hex')
+      const id = orderSeedRecordId('fiduciary', reference)
+      const secret = new Uint8Array(randomBytes(64))
+      secrets.set(id, secret)
+      await state.createFiduciaryOrder({ reference, plugin: 'milagro', principalCid: NODE_CID, fiduciaryCid: NODE_CID, part1Cid: `p1-${i}`, sealedSeed: await oldKey.seal(id, secret) })
+    }
+    await state.close()
+    const result = await rotateCustody({ home: dir, env: {}, skipRunningCheck: true })
+    const after = await loadConfig({ home: dir, env: {} })
+    assert.match(after.node.pkcs11KeyLabel, /^milagro-dta-kek-[0-9a-z]+$/)
+    const newKey = await openCustody(dir, after)
+    assert.equal(newKey.keyId, result.newKeyId)
+    assert.notEqual(newKey.keyId, oldKey.keyId)
+    assert.deepEqual(await census(dir, secrets, [oldKey, newKey]), [0, secrets.size])
+    const kept = await openCustody(dir, loaded) // the old HSM key is still in the token
+    assert.equal(kept.keyId, oldKey.keyId)
+    for (const c of [oldKey, newKey, kept]) await c.close()
   })
 })
