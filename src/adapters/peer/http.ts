@@ -74,16 +74,60 @@ export function transportError (err: unknown, where: string, signal: AbortSignal
   return new DtaError('PEER_UNREACHABLE', where, { cause: err })
 }
 
+/** A request's signal: the caller's, and a timeout. */
+export function deadline (timeoutMs: number, signal: AbortSignal | undefined): AbortSignal {
+  return AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal === undefined ? [] : [signal])])
+}
+
+/** The Authorization header of node-to-node calls, when a bearer token is configured. */
+export function bearerHeaders (token: string | undefined): Record<string, string> {
+  return token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` }
+}
+
+/**
+ * A peer's non-2xx answer as our error: 401 is PEER_UNAUTHORIZED (the peer refused this node's
+ * token: not the caller's fault, so not a 401 here), a 4xx with one of our codes keeps that code
+ * (`refused` says where), anything else is PEER_ERROR. The peer's code is quoted at most 64 characters.
+ */
+export function peerRefusal (status: number, code: unknown, path: string, refused: string): DtaError {
+  const quoted = typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''
+  if (status === 401) return new DtaError('PEER_UNAUTHORIZED', `${path} answered 401${quoted}`)
+  if (status < 500 && typeof code === 'string' && Object.hasOwn(ERRORS, code)) return new DtaError(code as ErrorCode, refused)
+  return new DtaError('PEER_ERROR', `${path} answered ${status}${quoted}`)
+}
+
+/**
+ * Calls over several replicas of one node: each call goes to the replica that answered last and,
+ * when that one fails with one of `retryOn` (it cannot be reached, or failed on its side), to the
+ * next, each at most once per call; any other error, or a call the caller aborted, is thrown at once.
+ */
+export function failover<C> (replicas: readonly C[], retryOn: readonly ErrorCode[]): <T>(fn: (replica: C) => Promise<T>, options?: AbortOptions) => Promise<T> {
+  if (replicas.length === 0) throw new DtaError('INTERNAL', 'failover needs at least one replica')
+  let current = 0
+  return async (fn, options = {}) => {
+    let last: unknown
+    for (let i = 0; i < replicas.length; i++) {
+      const at = (current + i) % replicas.length
+      try {
+        const result = await fn(replicas[at]!)
+        current = at
+        return result
+      } catch (err) {
+        if (options.signal?.aborted === true || !retryOn.some(c => isDtaError(err, c))) throw err
+        last = err
+      }
+    }
+    throw last
+  }
+}
+
 export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): FiduciaryClient {
   const base = init.url.replace(/\/+$/, '')
   async function call<T> (path: string, body: unknown, options: AbortOptions = {}): Promise<T> {
-    const signals = [AbortSignal.timeout(init.timeoutMs)]
-    if (options.signal !== undefined) signals.push(options.signal)
-    const headers: Record<string, string> = { 'content-type': 'application/json' }
-    if (init.bearerToken !== undefined && init.bearerToken !== '') headers.authorization = `Bearer ${init.bearerToken}`
+    const headers = { 'content-type': 'application/json', ...bearerHeaders(init.bearerToken) }
     let response: Answer
     try {
-      response = await send(new URL(`${base}${path}`), 'POST', headers, JSON.stringify(body), AbortSignal.any(signals), init.tls)
+      response = await send(new URL(`${base}${path}`), 'POST', headers, JSON.stringify(body), deadline(init.timeoutMs, options.signal), init.tls)
     } catch (err) {
       throw transportError(err, `${base}${path}`, options.signal)
     }
@@ -95,22 +139,15 @@ export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): Fiduc
       throw new DtaError('PEER_ERROR', `${path} answered ${response.status} without JSON`, { cause: err })
     }
     if (response.status >= 200 && response.status < 300) return payload as T
-    const code = (payload as { code?: unknown } | null)?.code
-    // The fiduciary refused this node's bearer token: not the client's fault, so not a 401 here.
-    if (response.status === 401) throw new DtaError('PEER_UNAUTHORIZED', `${path} answered 401${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
-    if (response.status < 500 && typeof code === 'string' && Object.hasOwn(ERRORS, code)) {
-      throw new DtaError(code as ErrorCode, `refused by the fiduciary on ${path}`)
-    }
-    throw new DtaError('PEER_ERROR', `${path} answered ${response.status}${typeof code === 'string' ? ` ${code}` : ''}`)
+    throw peerRefusal(response.status, (payload as { code?: unknown } | null)?.code, path, `refused by the fiduciary on ${path}`)
   }
   return {
     fulfillOrder: async (request, options) => await call('/v1/fulfill/order', request, options),
     fulfillOrderSecret: async (request, options) => await call('/v1/fulfill/order/secret', request, options),
     async ping (options = {}) {
-      const signals = [AbortSignal.timeout(init.timeoutMs), ...(options.signal === undefined ? [] : [options.signal])]
       let response: Answer
       try {
-        response = await send(new URL(`${base}/v1/health/live`), 'GET', {}, undefined, AbortSignal.any(signals), init.tls)
+        response = await send(new URL(`${base}/v1/health/live`), 'GET', {}, undefined, deadline(init.timeoutMs, options.signal), init.tls)
       } catch (err) {
         throw transportError(err, `${base}/v1/health/live`, options.signal)
       }
@@ -128,23 +165,7 @@ export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): Fiduc
  * the same part 1 gives the same part 2, the same part 3 the same part 4, from any replica.
  */
 export function createFailoverFiduciaryClient (replicas: readonly FiduciaryClient[]): FiduciaryClient {
-  if (replicas.length === 0) throw new DtaError('INTERNAL', 'a failover client needs at least one replica')
-  let current = 0
-  async function call<T> (fn: (client: FiduciaryClient) => Promise<T>, options: AbortOptions = {}): Promise<T> {
-    let last: unknown
-    for (let i = 0; i < replicas.length; i++) {
-      const at = (current + i) % replicas.length
-      try {
-        const result = await fn(replicas[at]!)
-        current = at
-        return result
-      } catch (err) {
-        if (options.signal?.aborted === true || !(isDtaError(err, 'PEER_UNREACHABLE') || isDtaError(err, 'PEER_TLS_FAILED') || isDtaError(err, 'PEER_ERROR'))) throw err
-        last = err
-      }
-    }
-    throw last
-  }
+  const call = failover(replicas, ['PEER_UNREACHABLE', 'PEER_TLS_FAILED', 'PEER_ERROR'])
   return {
     fulfillOrder: async (request, options) => await call(async c => await c.fulfillOrder(request, options), options),
     fulfillOrderSecret: async (request, options) => await call(async c => await c.fulfillOrderSecret(request, options), options),

@@ -11,11 +11,10 @@
  * @module
  */
 import type { AbortOptions } from '../../ports/common.ts'
-import { DtaError, ERRORS, isDtaError } from '../../errors.ts'
-import type { ErrorCode } from '../../errors.ts'
+import { DtaError } from '../../errors.ts'
 import type { LogProofAnswer, LogReader } from '../../ports/log.ts'
 import type { TlsMaterial } from '../tls.ts'
-import { sendBytes, transportError } from './http.ts'
+import { bearerHeaders, deadline, failover, peerRefusal, sendBytes, transportError } from './http.ts'
 
 export interface HttpLogReaderInit {
   /** Base URL of the node, e.g. http://127.0.0.1:5556 or https://fid.example:5556 */
@@ -37,14 +36,10 @@ export function createHttpLogReader (init: HttpLogReaderInit): HttpLogReader {
   const base = init.url.replace(/\/+$/, '')
   const max = init.maxBytes ?? 1024 * 1024
   async function get (path: string, options: AbortOptions = {}): Promise<Uint8Array> {
-    const signals = [AbortSignal.timeout(init.timeoutMs)]
-    if (options.signal !== undefined) signals.push(options.signal)
-    const headers: Record<string, string> = {}
-    if (init.bearerToken !== undefined && init.bearerToken !== '') headers.authorization = `Bearer ${init.bearerToken}`
     const url = `${base}/v1/log/${path}`
     let response: { status: number, body: Buffer }
     try {
-      response = await sendBytes(new URL(url), 'GET', headers, undefined, AbortSignal.any(signals), init.tls)
+      response = await sendBytes(new URL(url), 'GET', bearerHeaders(init.bearerToken), undefined, deadline(init.timeoutMs, options.signal), init.tls)
     } catch (err) {
       throw transportError(err, url, options.signal)
     }
@@ -54,9 +49,7 @@ export function createHttpLogReader (init: HttpLogReaderInit): HttpLogReader {
     if (response.status >= 200 && response.status < 300) return body
     let code: unknown
     try { code = (JSON.parse(Buffer.from(body).toString('utf8')) as { code?: unknown } | null)?.code } catch { code = undefined }
-    if (response.status === 401) throw new DtaError('PEER_UNAUTHORIZED', `${path} answered 401${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
-    if (response.status < 500 && typeof code === 'string' && Object.hasOwn(ERRORS, code)) throw new DtaError(code as ErrorCode, `answered by ${base} on ${where}`)
-    throw new DtaError('PEER_ERROR', `${where} answered ${response.status}${typeof code === 'string' ? ` ${code.slice(0, 64)}` : ''}`)
+    throw peerRefusal(response.status, code, where, `answered by ${base} on ${where}`)
   }
   async function json<T> (path: string, options?: AbortOptions): Promise<T> {
     const body = await get(path, options)
@@ -85,23 +78,7 @@ export function createHttpLogReader (init: HttpLogReaderInit): HttpLogReader {
 
 /** One node's log behind several URLs: each call tries the next replica when one cannot be reached or fails on its side. */
 export function createFailoverLogReader (replicas: readonly LogReader[]): LogReader {
-  if (replicas.length === 0) throw new DtaError('INTERNAL', 'a failover reader needs at least one replica')
-  let current = 0
-  async function call<T> (fn: (r: LogReader) => Promise<T>, options: AbortOptions = {}): Promise<T> {
-    let last: unknown
-    for (let i = 0; i < replicas.length; i++) {
-      const at = (current + i) % replicas.length
-      try {
-        const result = await fn(replicas[at]!)
-        current = at
-        return result
-      } catch (err) {
-        if (options.signal?.aborted === true || !(isDtaError(err, 'PEER_UNREACHABLE') || isDtaError(err, 'PEER_ERROR'))) throw err
-        last = err
-      }
-    }
-    throw last
-  }
+  const call = failover(replicas, ['PEER_UNREACHABLE', 'PEER_ERROR'])
   return {
     checkpoint: async (options) => await call(async r => await r.checkpoint(options), options),
     consistency: async (first, second, options) => await call(async r => await r.consistency(first, second, options), options),
