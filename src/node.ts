@@ -90,14 +90,13 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
   const events = fanOut(options.logger === undefined ? [metrics.events] : [logDomainEvents(options.logger), metrics.events])
   const resources = new Resources()
   // TLS files are checked before anything is opened: a bad one is TLS_FILE_INVALID naming its setting.
+  const h = config.http
   const serverTls = async (): Promise<ReturnType<typeof serverTlsOptions> | undefined> => {
-    const h = config.http
     if (h.tlsCertFile === '') return undefined
     const file = (key: 'tlsCertFile' | 'tlsKeyFile' | 'tlsClientCaFile'): TlsFile => ({ path: resolveInHome(home, h[key]), setting: `http.${key}` })
     return serverTlsOptions(await readTlsMaterial({ cert: file('tlsCertFile'), key: file('tlsKeyFile'), ...(h.tlsClientCaFile === '' ? {} : { ca: file('tlsClientCaFile') }) }))
   }
   const https = await serverTls()
-  const h = config.http
   const clientTls = await readTlsMaterial({
     ...(h.tlsClientCertFile === '' ? {} : { cert: { path: resolveInHome(home, h.tlsClientCertFile), setting: 'http.tlsClientCertFile' }, key: { path: resolveInHome(home, h.tlsClientKeyFile), setting: 'http.tlsClientKeyFile' } }),
     ...(h.fiduciaryCaFile === '' ? {} : { ca: { path: resolveInHome(home, h.fiduciaryCaFile), setting: 'http.fiduciaryCaFile' } }),

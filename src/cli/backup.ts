@@ -27,6 +27,8 @@ import { DtaError } from '../errors.ts'
 import { describeDatabase, parseDatabaseUrl } from '../adapters/storage/postgres/index.ts'
 import { CONFIG_FILE, loadConfig, resolveInHome, writeConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
+import { identitySeedRecordId } from '../ports/state.ts'
+import { openCustody, openState } from '../wiring.ts'
 import { VERSION } from './usage.ts'
 
 const run = promisify(execFile)
@@ -158,8 +160,6 @@ export async function restoreNode (home: string, file: string, options: { keyFil
 
 /** Opens custody and the node identity's sealed root seed with it (CUSTODY_* if the key is not the node's). */
 async function checkCustodyKey (home: string, config: Config): Promise<boolean> {
-  const { openCustody, openState } = await import('../wiring.ts')
-  const { identitySeedRecordId } = await import('../ports/state.ts')
   const custody = await openCustody(home, config)
   const state = await openState(home, config)
   try {
