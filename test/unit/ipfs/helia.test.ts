@@ -172,20 +172,31 @@ describe('helia document store', () => {
   describe('static peering', () => {
     it('starts although a configured peer is down, and connects once it comes up', async () => {
       const peerHome = await prepareHome(join(folder(), 'peer'))
-      const port = await freePort()
-      const address = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerHome.peerId}`
-      const lonely = node({ peers: [address], redialMinMs: 100, redialMaxMs: 400 })
-      const started = performance.now()
-      await lonely.start()
-      assert.ok(performance.now() - started < 2000, 'start does not wait for peers')
-      assert.deepEqual(lonely.connectedPeers(), [])
-      await new Promise(resolve => setTimeout(resolve, 600)) // a few failed re-dials
-      const peer = node({ path: peerHome.path, listen: [`/ip4/127.0.0.1/tcp/${port}`] })
-      await peer.start()
-      assert.equal(peer.peerId(), peerHome.peerId)
-      await waitFor('the re-dial to reach the peer', () => lonely.connectedPeers().includes(peerHome.peerId), 5000)
-      await peer.stop()
-      await lonely.stop()
+      // The peer's port is chosen before the peer exists, so another process on this shared machine may
+      // take it in the meantime (the CI saw that once): then both sides start again on a new port.
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort()
+        const address = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerHome.peerId}`
+        const lonely = node({ peers: [address], redialMinMs: 100, redialMaxMs: 400 })
+        const started = performance.now()
+        await lonely.start()
+        assert.ok(performance.now() - started < 2000, 'start does not wait for peers')
+        assert.deepEqual(lonely.connectedPeers(), [])
+        await new Promise(resolve => setTimeout(resolve, 600)) // a few failed re-dials
+        const peer = node({ path: peerHome.path, listen: [`/ip4/127.0.0.1/tcp/${port}`] })
+        try {
+          await peer.start()
+        } catch (error) {
+          await lonely.stop()
+          if ((error as { code?: string }).code === 'LISTEN_ADDRESS_IN_USE' && attempt < 5) continue
+          throw error
+        }
+        assert.equal(peer.peerId(), peerHome.peerId)
+        await waitFor('the re-dial to reach the peer', () => lonely.connectedPeers().includes(peerHome.peerId), 5000)
+        await peer.stop()
+        await lonely.stop()
+        return
+      }
     })
   })
 
