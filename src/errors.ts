@@ -159,6 +159,7 @@ export const ERRORS = {
   LOG_NOT_INCLUDED: { status: 502, message: 'The inclusion proof does not show the document in the signed log' },
   LOG_FORKED: { status: 502, message: 'The fiduciary\'s log is not consistent with a checkpoint seen before: it shows different histories (kept as evidence)' },
   LOG_ROLLED_BACK: { status: 502, message: 'The fiduciary\'s log is older than a checkpoint seen before and not a prefix of it: it was rolled back (kept as evidence)' },
+  LOG_NO_ADDRESS: { status: 403, message: 'This node knows no address of that trusted fiduciary\'s log, so it cannot check that the part 4 is in it (see node.trustedFiduciaryServers)' },
   LOG_VERIFY_FAILED: { status: 502, message: 'The log does not verify' },
 
   // ── orders and entitlement (PROTOCOL §2, §6) ─────────────────────────────────────────────

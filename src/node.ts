@@ -139,12 +139,12 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       let fiduciary: FiduciaryClient
       let fiduciaryCID: string
       let fiduciaryLog: LogReader | undefined = tlog?.reader
+      const peer = { timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken, tls: clientTls }
       if (fulfil !== undefined && config.node.masterFiduciaryServer === '') {
         const local = fulfil
         fiduciary = { fulfillOrder: local.order, fulfillOrderSecret: local.secret }
         fiduciaryCID = node.cid
       } else {
-        const peer = { timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken, tls: clientTls }
         const client = (url: string): FiduciaryClient => createHttpFiduciaryClient({ url, ...peer })
         const urls = [config.node.masterFiduciaryServer, ...config.node.masterFiduciaryReplicas]
         fiduciary = urls.length === 1 ? client(urls[0]!) : createFailoverFiduciaryClient(urls.map(client))
@@ -157,6 +157,10 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       if (checker !== undefined && fiduciaryLog !== undefined) fiduciary = checkedFiduciary(fiduciary, fiduciaryCID, fiduciaryLog, checker)
       const trustedFiduciaries = new Set(config.node.trustedFiduciaries.length > 0 ? config.node.trustedFiduciaries : [fiduciaryCID])
       const readers = new Map<string, LogReader | undefined>([[fiduciaryCID, fiduciaryLog], [node.cid, tlog?.reader]])
+      for (const entry of config.node.trustedFiduciaryServers) {
+        const at = entry.indexOf('=')
+        readers.set(entry.slice(0, at), createHttpLogReader({ url: entry.slice(at + 1), ...peer }))
+      }
       const checkPart4 = checker === undefined ? undefined : part4Check(cid => readers.get(cid), checker)
       order = createOrderService({ ...shared, state, fiduciary, fiduciaryCID, trustedFiduciaries, events, checkPart4 })
       orderViews = createOrderViewService({ documents, state, identities, node })

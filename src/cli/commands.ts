@@ -49,6 +49,7 @@ export const OPTION_HELP: Readonly<Record<OptionName, { value?: string, text: st
   sort: { value: 'asc|desc', text: 'oldest or newest first (default desc)' },
   to: { value: 'BACKEND', text: 'pkcs11 or local' },
   vkey: { value: 'VKEY', text: 'the log\'s verifier key (name+hash+key) to hold it to, from a node you trust or an earlier run (default: the key the node serves, checked only against the identity it claims)' },
+  documents: { text: 'also fetch every leaf\'s document and check it: its CID, that it makes that leaf, its signature' },
   help: { text: 'this help' },
   version: { text: 'print the version' },
 }
@@ -210,10 +211,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'log verify',
     section: 'client',
     args: ['URL?'],
-    options: ['vkey'],
+    options: ['vkey', 'documents'],
     summary: 'verify a node\'s transparency log: every tile and entry from the leaves up, against its signed checkpoint',
-    details: 'Downloads the checkpoint, every hash tile and entry bundle (C2SP tlog-tiles under /v1/log/), recomputes each tile and the root from the leaves, checks the checkpoint signature, and prints a summary (origin, size, root, the key, the leaves by type). Exits 1 on any failure (LOG_VERIFY_FAILED says what). URL: the node (default: --url, else the home\'s node). Pin the key with --vkey to hold the log to it; without it the key is the node\'s own statement, checked against the identity it claims.',
-    examples: ['milagro log verify', 'milagro log verify http://127.0.0.1:5556', 'milagro log verify http://fid:5556 --vkey milagro-dta/log/Qm…+1a2b3c4d+AR…'],
+    details: 'Downloads the checkpoint, every hash tile and entry bundle (C2SP tlog-tiles under /v1/log/), recomputes each tile and the root from the leaves, checks the checkpoint signature, and prints a summary (origin, size, root, the key, the leaves by type). Exits 1 on any failure (LOG_VERIFY_FAILED says what). URL: the node (default: --url, else the home\'s node). Pin the key with --vkey to hold the log to it; without it the key is the node\'s own statement, checked against the identity it claims. With --documents, every leaf\'s document too (GET /v1/log/document/<cid>): it is the document of its CID, it makes that leaf (type, signer, the order part\'s number from its predecessor), and its signature verifies — identity documents self-signed with their proof of possession, the others by their signer\'s key from its identity document in the log (else as the node shows it; the summary counts both).',
+    examples: ['milagro log verify', 'milagro log verify http://127.0.0.1:5556 --documents', 'milagro log verify http://fid:5556 --vkey milagro-dta/log/Qm…+1a2b3c4d+AR…'],
   },
   {
     name: 'custody migrate',

@@ -1,6 +1,7 @@
 /**
- * `milagro log verify [URL]` (docs/cli.md, docs/log.md): verifies a node's transparency log from
- * what it serves — src/services/log/verify.ts does the checking — and prints a summary, or the
+ * `milagro log verify [URL] [--documents]` (docs/cli.md, docs/log.md): verifies a node's transparency
+ * log from what it serves — src/services/log/verify.ts does the checking, verify-documents.ts the
+ * documents' with --documents — and prints a summary, or the
  * JSON summary with --json. The node: URL, else --url, else the home's node (target.ts); its
  * bearer token as for every client command. Exit 1 (main.ts) with LOG_VERIFY_FAILED and what
  * failed, or the peer error when the node cannot be read.
@@ -11,6 +12,7 @@ import { cidV0Of } from '../adapters/ipfs/unixfs.ts'
 import { createHttpLogReader } from '../adapters/peer/log-http.ts'
 import { parseVerifierKey } from '../core/log/note.ts'
 import { verifyLog } from '../services/log/verify.ts'
+import { verifyLogDocuments } from '../services/log/verify-documents.ts'
 import { createClient } from './api.ts'
 import { checkUrl, resolveTarget } from './target.ts'
 import { UsageError } from './usage.ts'
@@ -39,9 +41,12 @@ export async function logVerify (args: string[], values: Values): Promise<void> 
     },
   }
   const summary = await verifyLog(source, cidV0Of, { pinned })
+  const documents = values.documents === true
+    ? await verifyLogDocuments(summary.leaves, { ...source, document: async (cid, options) => await reader.raw(`document/${cid}`, options) }, cidV0Of)
+    : undefined
   if (values.json === true) {
     const { leaves: _, ...rest } = summary
-    console.log(JSON.stringify({ ok: true, ...rest }, null, 2))
+    console.log(JSON.stringify({ ok: true, ...rest, ...(documents === undefined ? {} : { documents }) }, null, 2))
     return
   }
   const types = Object.entries(summary.leafTypes).map(([t, n]) => `${t} ${n}`).join(', ')
@@ -51,5 +56,8 @@ export async function logVerify (args: string[], values: Values): Promise<void> 
     `  root        ${summary.root}`,
     `  key         ${summary.verifierKey} (${summary.keySource === 'pinned' ? 'pinned with --vkey' : 'as the node states it: pin it with --vkey next time'})`,
     `  checked     ${summary.tiles} tiles and bundles, ${summary.entries} entries, the checkpoint signature`,
+    ...(documents === undefined
+      ? []
+      : [`  documents   ${documents.documents} fetched and verified (signers' keys: ${documents.signerKeys.fromLog} from their identity documents in the log, ${documents.signerKeys.fromNode} as the node shows them)`]),
   ].join('\n'))
 }

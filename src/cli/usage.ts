@@ -34,6 +34,7 @@ export const OPTIONS = {
   sort: { type: 'string' },
   to: { type: 'string' },
   vkey: { type: 'string' },
+  documents: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const

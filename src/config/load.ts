@@ -292,6 +292,17 @@ function crossCheck (config: Plain, sources: Map<string, string>, problems: Prob
       problems.add('http.policies', sources.get('http.policies'), (err as DtaError).detail ?? String(err))
     }
   }
+  if (Array.isArray(node.trustedFiduciaryServers)) {
+    const trusted = Array.isArray(node.trustedFiduciaries) ? node.trustedFiduciaries.map(String) : []
+    const named = new Set<string>()
+    for (const entry of node.trustedFiduciaryServers.map(String)) {
+      const cid = entry.split('=')[0]!
+      if (named.has(cid)) problems.add('node.trustedFiduciaryServers', sources.get('node.trustedFiduciaryServers'), `names ${cid} twice`)
+      named.add(cid)
+      if (!trusted.includes(cid)) problems.add('node.trustedFiduciaryServers', sources.get('node.trustedFiduciaryServers'), `names ${cid}, which is not in node.trustedFiduciaries`)
+      if (cid === node.masterFiduciaryNodeID) problems.add('node.trustedFiduciaryServers', sources.get('node.trustedFiduciaryServers'), `names the master fiduciary ${cid}: its log is read at node.masterFiduciaryServer`)
+    }
+  }
   if (Array.isArray(node.masterFiduciaryReplicas) && node.masterFiduciaryReplicas.length > 0 && node.masterFiduciaryServer === '') {
     problems.add('node.masterFiduciaryReplicas', sources.get('node.masterFiduciaryReplicas'), 'needs node.masterFiduciaryServer: the replicas are tried after it')
   }

@@ -99,6 +99,9 @@ export const NodeSchema = Type.Object({
   trustedFiduciaries: Type.Array(Type.String({ pattern: CIDV0_PATTERN, formatHint: 'a CIDv0 (Qm + 44 base58 characters)' }), {
     default: [], description: 'Fiduciary identity CIDs whose orders this node redeems for a beneficiary it holds (POST /v1/order/secret {orderPart4CID}). Empty: the master fiduciary only (this node itself in multi mode without one).'
   }),
+  trustedFiduciaryServers: Type.Array(Type.String({ pattern: `^${CIDV0_PATTERN.slice(1, -1)}=${URL_PATTERN.slice(1)}`, formatHint: 'CID=URL (a trusted fiduciary\'s identity CID and its base URL)' }), {
+    default: [], description: 'Where the log of each trusted fiduciary other than the master is read (CID=URL): a part 4 of a trusted fiduciary is redeemed only once it is found in that fiduciary\'s transparency log (docs/log.md), so a trusted fiduciary without an entry here (or the master fiduciary) cannot be redeemed from.'
+  }),
   datastore: Type.Enum(['sqlite', 'postgres'], { default: 'sqlite', description: 'State database backend: sqlite (a file in the home folder, one process) or postgres (shared by several replicas of one server: docs/deploy.md).' }),
   databaseFile: Type.String({ default: 'state.sqlite', minLength: 1, description: 'SQLite database file, relative to the home folder.' }),
   databaseUrl: Type.String({

@@ -8,7 +8,8 @@
  *   partial one is served only at the current width and cached a minute. Never `public`: with
  *   OAuth2 on, a shared cache must not hand an authenticated answer to anyone else.
  * - convenience, JSON: `GET /v1/log/proof/inclusion?cid=`, `GET /v1/log/proof/consistency?first=&second=`,
- *   `GET /v1/log/key`.
+ *   `GET /v1/log/key`; and `GET /v1/log/document/<cid>`, the envelope of a leaf's document (only
+ *   of leaves: it is no general IPFS gateway), for `milagro log verify --documents`.
  * A path that is not exactly a tile of the current tree is 404 LOG_TILE_NOT_FOUND (the parser
  * accepts one spelling per tile, so no path reaches anything else).
  * @module
@@ -48,6 +49,14 @@ export function registerLogRoutes (app: App, log: LogService, signalOf: (request
   app.get('/v1/log/proof/consistency', {
     schema: { ...L.LOG_OPERATIONS.consistency, tags: ['log'], querystring: L.ConsistencyQuery, response: { 200: L.ConsistencyResponse, ...errorResponses } },
   }, async (request) => await log.consistency(request.query.first, request.query.second, { signal: signalOf(request) }))
+
+  app.get('/v1/log/document/:cid', {
+    schema: { ...L.LOG_OPERATIONS.document, tags: ['log'], params: L.LogDocumentParams, response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', 'x-response-description': 'The document\'s envelope (application/octet-stream)' }), ...errorResponses } },
+  }, async (request, reply) => {
+    const bytes = await log.document(request.params.cid, { signal: signalOf(request) })
+    // a CID names its bytes for ever
+    return await reply.type('application/octet-stream').header('cache-control', FULL_TILE_CACHE).send(Buffer.from(bytes))
+  })
 
   app.get('/v1/log/key', {
     schema: { ...L.LOG_OPERATIONS.key, tags: ['log'], response: { 200: L.LogKeyResponse, ...errorResponses } },

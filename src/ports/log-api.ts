@@ -41,6 +41,10 @@ export const LogKeyResponse = Type.Object({
   document: Type.String({ description: 'The log key statement (an envelope signed by the node identity), base64' }),
 }, { 'x-response-description': 'The node\'s log key and its statement' })
 
+export const LogDocumentParams = Type.Object({
+  cid: Type.String({ pattern: CIDV0_PATTERN, description: 'A document that is a leaf of this log', examples: [EXAMPLE_CID] }),
+}, { additionalProperties: false })
+
 /** The path of a tile under /v1/log/tile/ (a new node's log has two leaves: its identity and log key statement). */
 export const TileParams = Type.Object({ '*': Type.String({ maxLength: 128, description: '<L>/<N>[.p/<W>] or entries/<N>[.p/<W>]', examples: ['0/000.p/2'] }) })
 
@@ -49,6 +53,7 @@ export const LOG_OPERATIONS = {
   tile: { operationId: 'getLogTile', summary: 'A tile of the log', description: 'C2SP tlog-tiles, height 8: tile/<L>/<N>[.p/<W>] (hashes) and tile/entries/<N>[.p/<W>] (leaves, uint16-length-prefixed), application/octet-stream. Full tiles never change and are cacheable; a partial tile is served only at the width of the newest checkpoint.' },
   inclusion: { operationId: 'getLogInclusionProof', summary: 'The inclusion proof of a document', description: 'The leaf of the document with that CID, and its RFC 9162 inclusion proof against the newest checkpoint.' },
   consistency: { operationId: 'getLogConsistencyProof', summary: 'A consistency proof', description: 'The RFC 9162 proof that the log\'s tree of size first is a prefix of its tree of size second.' },
+  document: { operationId: 'getLogDocument', summary: 'A document of the log', description: 'The envelope of a document that is a leaf of this log, as stored in IPFS (application/octet-stream): for milagro log verify --documents. Only leaves: 404 LOG_LEAF_NOT_FOUND for any other CID. Order parts are encrypted; their plaintext header (signer, recipients, creation time, previous part) is what any IPFS peer holding the CID reads.' },
   key: { operationId: 'getLogKey', summary: 'The log key', description: 'The node\'s log key statement: its origin, the signed-note verifier key, and the statement document signed by the node identity.' },
 } as const
 
@@ -64,4 +69,6 @@ export interface LogService {
   inclusion (cid: string, options?: AbortOptions): Promise<InclusionResponse>
   consistency (first: number, second: number, options?: AbortOptions): Promise<ConsistencyResponse>
   key (options?: AbortOptions): Promise<LogKeyResponse>
+  /** The bytes of a document that is a leaf of the log (LOG_LEAF_NOT_FOUND for any other). */
+  document (cid: string, options?: AbortOptions): Promise<Uint8Array>
 }

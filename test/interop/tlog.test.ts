@@ -34,6 +34,7 @@ import { buildApp } from '../../src/http/app.ts'
 import type { NodeServices } from '../../src/ports/api.ts'
 import type { LogStore } from '../../src/ports/log.ts'
 import type { StateRepository } from '../../src/ports/state.ts'
+import { noDocuments } from '../helpers/no-documents.ts'
 import { createLogService, openTransparencyLog } from '../../src/services/log/index.ts'
 
 const VERIFIER_SOURCE = fileURLToPath(new URL('./tlog-verify/', import.meta.url))
@@ -104,7 +105,7 @@ describe('our log, verified by golang.org/x/mod/sumdb', { skip: haveGo ? false :
     }
 
     // the final tree as a client fetches it: checkpoint, proofs and every tile from /v1/log/
-    const services = { nodeType: 'multi', status: async () => { throw new Error('unused') }, identity: {}, log: createLogService(log) } as unknown as NodeServices
+    const services = { nodeType: 'multi', status: async () => { throw new Error('unused') }, identity: {}, log: createLogService(log, noDocuments) } as unknown as NodeServices
     const app = await buildApp({ services, bodyLimit: 100_000, requestTimeoutMs: 0, version: 'test', allowedHosts: [] })
     try {
       const checkpoint = await app.inject({ url: '/v1/log/checkpoint' })

@@ -12,7 +12,9 @@
  * - `part4Check` (a beneficiary's node): `POST /v1/order/secret {orderPart4CID}` checks that
  *   part 4 is in its fiduciary's log (asked of that fiduciary's log) before redeeming — the one
  *   hook the order service calls itself (OrderComponents.checkPart4), once the chain is verified.
- *   Only for fiduciaries this node can reach (its master fiduciary, itself): docs/log.md says so.
+ *   Every trusted fiduciary's log is asked: its master fiduciary's, its own, and the others' at
+ *   `node.trustedFiduciaryServers`; a part 4 of a fiduciary whose log it cannot address is refused
+ *   (LOG_NO_ADDRESS), as a principal refuses an answer without a log proof.
  * @module
  */
 import type { AbortOptions } from '../../ports/common.ts'
@@ -59,14 +61,14 @@ export function checkedFiduciary (client: FiduciaryClient, fiduciaryCID: string,
 /**
  * The check a beneficiary's node makes before it redeems a part 4 from its CID alone (the order
  * service calls it once the chain is verified, before the secret is computed): part 4 is in its
- * fiduciary's log, asked of that log. Fiduciaries whose log this node cannot reach are not
- * checked (`readerFor` gives undefined: docs/log.md says what that leaves open).
+ * fiduciary's log, asked of that log. A fiduciary whose log this node has no address of
+ * (`readerFor` gives undefined) is refused: LOG_NO_ADDRESS, recorded as the other refusals.
  */
 export function part4Check (readerFor: (fiduciaryCID: string) => LogReader | undefined, checker: LogChecker): (part4CID: string, fiduciaryCID: string, options?: AbortOptions) => Promise<void> {
   return async (cid, fiduciaryCID, options) => {
     const reader = readerFor(fiduciaryCID)
-    if (reader === undefined) return
     const context = { op: 'release.refused' as const }
+    if (reader === undefined) throw await checker.refused(fiduciaryCID, new DtaError('LOG_NO_ADDRESS', `the log of ${fiduciaryCID} (add ${fiduciaryCID}=<its URL> to node.trustedFiduciaryServers)`), context, options)
     const proof = await reader.inclusion(cid, options).catch(async (err: unknown) => {
       if (!isDtaError(err, 'LOG_LEAF_NOT_FOUND')) throw err
       throw await checker.refused(fiduciaryCID, new DtaError('LOG_NOT_INCLUDED', `the fiduciary's log holds no leaf for part 4 ${cid}`), context, options)

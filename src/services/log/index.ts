@@ -75,11 +75,11 @@ export async function openNodeLog (c: NodeLogComponents, options: AbortOptions =
   // the node identity and its log key statement are the log's first leaves
   await documents.accept(c.node.cid, await c.documents.get(c.node.cid, options), options)
   await documents.accept(keyCID, bytes, options)
-  return { log, checkpoints: storage.checkpoints, documents, service: createLogService(log), reader: createLocalLogReader(log) }
+  return { log, checkpoints: storage.checkpoints, documents, service: createLogService(log, c.documents), reader: createLocalLogReader(log) }
 }
 
 /** The log as the HTTP routes serve it (src/http/log-routes.ts). */
-export function createLogService (log: TransparencyLog): LogService {
+export function createLogService (log: TransparencyLog, documents: Pick<DocumentStore, 'get'>): LogService {
   return {
     checkpoint: async (options) => (await log.checkpoint(options)).note,
     tile: async (path, options) => await log.tile(path, options),
@@ -91,6 +91,10 @@ export function createLogService (log: TransparencyLog): LogService {
       verifierKey: formatVerifierKey(log.verifier),
       document: Buffer.from(log.keyDocument.bytes).toString('base64'),
     }),
+    async document (cid, options) {
+      if (await log.leafType(cid, options) === undefined) throw new DtaError('LOG_LEAF_NOT_FOUND', cid)
+      return await documents.get(cid, options)
+    },
   }
 }
 

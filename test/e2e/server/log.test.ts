@@ -1,7 +1,7 @@
 /**
  * Issue 11 across processes: a principal and a fiduciary as two servers; every part of a cycle is
  * in both logs, the principal checks the fiduciary's log in each answer over HTTP, and
- * `milagro log verify` verifies both whole logs. The fiduciary survives a restart (its log and
+ * `milagro log verify --documents` verifies both whole logs and every leaf's document. The fiduciary survives a restart (its log and
  * checkpoint are checked at start and extended). Then the operator's disaster: the fiduciary's
  * database is restored from a backup taken two orders ago — its log went back — and the
  * principal refuses its next answer (LOG_ROLLED_BACK), records it, and keeps the evidence.
@@ -29,9 +29,12 @@ describe('the transparency log between two servers', () => {
       }
     }
     for (const node of [fiduciary, principal]) {
-      const r = await milagro(['log', 'verify', node.url])
+      const r = await milagro(['log', 'verify', node.url, '--documents'])
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, /order-1 1, order-2 1, order-3 1, order-4 1/, 'the parts each node wrote or accepted')
+      // every leaf's document fetched and its signature checked (a principal's identity the fiduciary fetched, not accepted, is no leaf: its key is as the node shows it)
+      const size = /size +(\d+) leaves/.exec(r.stdout)?.[1]
+      assert.match(r.stdout, new RegExp(`documents +${size} fetched and verified \\(signers' keys: [1-9] from their identity documents in the log, [01] as the node shows them\\)`))
     }
 
     // a restart: the stored checkpoint verifies under the re-derived key, the log goes on

@@ -285,6 +285,21 @@ describe('secrets', () => {
     assert.match(err.message, /node\.masterFiduciaryReplicas .*needs node\.masterFiduciaryServer/)
   })
 
+  it('trusted fiduciaries\' log addresses: CID=URL, only for trusted fiduciaries other than the master, once each', async () => {
+    const [a, b] = ['QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', 'QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o']
+    const c = await loadConfig({ home: await home(), env: { MILAGRO_NODE_TRUSTEDFIDUCIARIES: `${a},${b}`, MILAGRO_NODE_TRUSTEDFIDUCIARYSERVERS: `${a}=https://fid-a.example:5556, ${b}=http://127.0.0.1:7000` } })
+    assert.deepEqual(c.node.trustedFiduciaryServers, [`${a}=https://fid-a.example:5556`, `${b}=http://127.0.0.1:7000`])
+    const untrusted = await invalid(loadConfig({ home: await home(), env: { MILAGRO_NODE_TRUSTEDFIDUCIARIES: a, MILAGRO_NODE_TRUSTEDFIDUCIARYSERVERS: `${b}=http://127.0.0.1:7000` } }))
+    assert.match(untrusted.message, new RegExp(`node\\.trustedFiduciaryServers .*names ${b}, which is not in node\\.trustedFiduciaries`))
+    const twice = await invalid(loadConfig({ home: await home(), env: { MILAGRO_NODE_TRUSTEDFIDUCIARIES: a, MILAGRO_NODE_TRUSTEDFIDUCIARYSERVERS: `${a}=http://h:1,${a}=http://h:2` } }))
+    assert.match(twice.message, /names Qm\w+ twice/)
+    const master = await invalid(loadConfig({ home: await home(`node:\n  masterFiduciaryNodeID: ${a}\n  masterFiduciaryServer: http://h:1\n  trustedFiduciaries: [${a}]\n  trustedFiduciaryServers: ['${a}=http://h:2']\n`), env: {} }))
+    assert.match(master.message, /names the master fiduciary .*node\.masterFiduciaryServer/)
+    for (const bad of [`${a},http://h:1`, `${a}=ftp://h`, 'notacid=http://h:1', `${a}=`]) {
+      await invalid(loadConfig({ home: await home(), env: { MILAGRO_NODE_TRUSTEDFIDUCIARIES: a, MILAGRO_NODE_TRUSTEDFIDUCIARYSERVERS: bad } }))
+    }
+  })
+
   it('are taken from the environment', async () => {
     const c = await loadConfig({ home: await home(), env: { MILAGRO_NODE_PASSPHRASE: 'pp from env', MILAGRO_HTTP_BEARERTOKEN: 't' } })
     assert.equal(c.node.passphrase, 'pp from env')

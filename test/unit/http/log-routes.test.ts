@@ -18,6 +18,7 @@ import { noteVerifier, parseVerifierKey } from '../../../src/core/log/note.ts'
 import { buildApp } from '../../../src/http/app.ts'
 import type { NodeServices } from '../../../src/ports/api.ts'
 import type { StateRepository } from '../../../src/ports/state.ts'
+import { DtaError } from '../../../src/errors.ts'
 import { createLogService, openTransparencyLog } from '../../../src/services/log/index.ts'
 
 const NODE = 'QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o'
@@ -30,6 +31,9 @@ describe('/v1/log/', () => {
   let app: FastifyInstance
   const verifier = noteVerifier(originOf(NODE), deriveLogSigner(new Uint8Array(32).fill(2)).publicKey)
   const leaves: Uint8Array[] = []
+  // what the node's document store holds: the leaves' documents, and one that is no leaf
+  const stored = new Map<string, Uint8Array>([[cid(5), new Uint8Array([5, 5, 5])], [OTHER, new Uint8Array([9])]])
+  const documents = { get: async (c: string) => { const bytes = stored.get(c); if (bytes === undefined) throw new DtaError('DOCUMENT_NOT_FOUND', c); return bytes } }
 
   before(async () => {
     state = await openSqliteState({ path: ':memory:' })
@@ -39,7 +43,7 @@ describe('/v1/log/', () => {
       leaves.push(encodeLeaf(leaf))
       await log.append(leaf)
     }
-    const services = { nodeType: 'fiduciary', status: async () => { throw new Error('unused') }, identity: {}, log: createLogService(log) } as unknown as NodeServices
+    const services = { nodeType: 'fiduciary', status: async () => { throw new Error('unused') }, identity: {}, log: createLogService(log, documents) } as unknown as NodeServices
     app = await buildApp({ services, bodyLimit: 100_000, requestTimeoutMs: 0, version: 'test', allowedHosts: [] })
   })
   after(async () => {
@@ -114,6 +118,17 @@ describe('/v1/log/', () => {
     for (const q of ['first=-1&second=2', 'first=1&second=9007199254740993', 'first=a&second=2', 'first=1', 'first=1.5&second=2']) {
       assert.equal((await get(`/v1/log/proof/consistency?${q}`)).statusCode, 422, q)
     }
+  })
+
+  it('a document of the log: its bytes, immutable; only for leaves (no general IPFS gateway)', async () => {
+    const res = await get(`/v1/log/document/${cid(5)}`)
+    assert.equal(res.statusCode, 200)
+    assert.equal(res.headers['content-type'], 'application/octet-stream')
+    assert.equal(res.headers['cache-control'], 'max-age=31536000, immutable')
+    assert.deepEqual([...res.rawPayload], [5, 5, 5])
+    assert.equal(code(await get(`/v1/log/document/${OTHER}`)), 'LOG_LEAF_NOT_FOUND', 'held by the node, but not a leaf')
+    assert.equal(code(await get(`/v1/log/document/${cid(6)}`)), 'DOCUMENT_NOT_FOUND', 'a leaf whose document the store lost')
+    for (const bad of ['notacid', `${cid(5)}x`, '..%2f..%2fetc%2fpasswd']) assert.ok([404, 422].includes((await get(`/v1/log/document/${bad}`)).statusCode), bad)
   })
 
   it('the key: origin, verifier key and statement', async () => {

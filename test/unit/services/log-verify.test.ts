@@ -24,6 +24,7 @@ import { ed25519FromSeed } from '../../../src/crypto/ed25519.ts'
 import { buildApp } from '../../../src/http/app.ts'
 import type { NodeServices } from '../../../src/ports/api.ts'
 import type { StateRepository } from '../../../src/ports/state.ts'
+import { noDocuments } from '../../helpers/no-documents.ts'
 import { createLogService, openTransparencyLog } from '../../../src/services/log/index.ts'
 import { milagro } from '../../e2e/cli/milagro.ts'
 
@@ -53,7 +54,7 @@ describe('milagro log verify', () => {
     const services = {
       nodeType: 'multi', status: async () => { throw new Error('unused') },
       identity: { get: async (cid: string) => { if (cid !== nodeCID) throw new Error('unknown'); return identityView }, create: async () => { throw new Error('unused') }, list: async () => [] },
-      log: createLogService(log),
+      log: createLogService(log, noDocuments),
     } as unknown as NodeServices
     app = await buildApp({ services, bodyLimit: 100_000, requestTimeoutMs: 0, version: 'test', allowedHosts: [] })
     await app.listen({ host: '127.0.0.1', port: 0 })
