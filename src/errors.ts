@@ -160,6 +160,13 @@ export const ERRORS = {
   LOG_FORKED: { status: 502, message: 'The fiduciary\'s log is not consistent with a checkpoint seen before: it shows different histories (kept as evidence)' },
   LOG_ROLLED_BACK: { status: 502, message: 'The fiduciary\'s log is older than a checkpoint seen before and not a prefix of it: it was rolled back (kept as evidence)' },
   LOG_NO_ADDRESS: { status: 403, message: 'This node knows no address of that trusted fiduciary\'s log, so it cannot check that the part 4 is in it (see node.trustedFiduciaryServers)' },
+  LOG_WITNESS_QUORUM: { status: 503, message: 'Too few of the configured witnesses cosigned this node\'s checkpoint (node.witnesses, node.witnessQuorum)' },
+  LOG_NOT_WITNESSED: { status: 502, message: 'The fiduciary\'s checkpoint lacks the cosignatures of the witnesses this node requires (node.fiduciaryWitnesses)' },
+  WITNESS_BAD_REQUEST: { status: 400, message: 'Not an add-checkpoint request: old <size>, proof lines, an empty line, a signed checkpoint no smaller than old' },
+  WITNESS_UNKNOWN_LOG: { status: 404, message: 'This node does not witness that log (node.witnessFor)' },
+  WITNESS_BAD_SIGNATURE: { status: 403, message: 'The checkpoint is not signed by the key of the log it names' },
+  WITNESS_CONFLICT: { status: 409, message: 'The request\'s old size is not the size this witness last cosigned, or the same size has another root' },
+  WITNESS_BAD_PROOF: { status: 422, message: 'The consistency proof from the checkpoint last cosigned does not verify (both checkpoints are kept as evidence)' },
   LOG_VERIFY_FAILED: { status: 502, message: 'The log does not verify' },
 
   // ── orders and entitlement (PROTOCOL §2, §6) ─────────────────────────────────────────────

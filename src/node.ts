@@ -38,7 +38,8 @@ import { createIdentityService } from './services/identity.ts'
 import { createOrderService } from './services/order.ts'
 import { checkedFiduciary, LogChecker, openNodeLog, part4Check, withLogProofs } from './services/log/index.ts'
 import { createOrderViewService } from './services/order-views.ts'
-import { openCustody, openDocuments, openState, Resources, withSetting } from './wiring.ts'
+import { openCustody, openDocuments, openState, Resources, witnessConfig, withSetting } from './wiring.ts'
+import { parseCosignatureKey } from './core/log/cosignature.ts'
 import { readTlsMaterial, serverTlsOptions } from './adapters/tls.ts'
 import type { TlsFile } from './adapters/tls.ts'
 import { resolveInHome } from './config/load.ts'
@@ -116,7 +117,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
     }
     const node = await new Identities({ documents, state, custody }).held(nodeRecord.cid)
     // The transparency log (docs/log.md): every envelope the services write or accept goes through `logged`.
-    const tlog = await openNodeLog({ state, custody, documents, node })
+    const peer = { timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken, tls: clientTls }
+    const tlog = await openNodeLog({ state, custody, documents, node, ...witnessConfig(config, peer) })
     const logged = tlog?.documents ?? documents
     const identities = new Identities({ documents: logged, state, custody })
     const plugin = createPlugin(config.plugins.service)
@@ -133,13 +135,12 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
     let trusted: string[] = []
     if (nodeType !== 'principal') {
       fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
-      if (tlog !== undefined) fulfil = withLogProofs(fulfil, tlog.log)
+      if (tlog !== undefined) fulfil = withLogProofs(fulfil, tlog.log, tlog.witnessing)
     }
     if (nodeType !== 'fiduciary') {
       let fiduciary: FiduciaryClient
       let fiduciaryCID: string
       let fiduciaryLog: LogReader | undefined = tlog?.reader
-      const peer = { timeoutMs: config.http.requestTimeoutMs, bearerToken: config.http.bearerToken, tls: clientTls }
       if (fulfil !== undefined && config.node.masterFiduciaryServer === '') {
         const local = fulfil
         fiduciary = { fulfillOrder: local.order, fulfillOrderSecret: local.secret }
@@ -153,7 +154,9 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
         fiduciaryCID = config.node.masterFiduciaryNodeID
       }
       // The principal checks the fiduciary's log in every answer, and a beneficiary's node part 4's (docs/log.md).
-      const checker = tlog === undefined ? undefined : new LogChecker({ checkpoints: tlog.checkpoints, identities, audit: state, cidOf: cidV0Of })
+      const required = config.node.fiduciaryWitnesses.map(parseCosignatureKey)
+      const witnesses = { list: required, quorum: config.node.fiduciaryWitnessQuorum === 0 ? required.length : config.node.fiduciaryWitnessQuorum }
+      const checker = tlog === undefined ? undefined : new LogChecker({ checkpoints: tlog.checkpoints, identities, audit: state, cidOf: cidV0Of, witnesses })
       if (checker !== undefined && fiduciaryLog !== undefined) fiduciary = checkedFiduciary(fiduciary, fiduciaryCID, fiduciaryLog, checker)
       const trustedFiduciaries = new Set(config.node.trustedFiduciaries.length > 0 ? config.node.trustedFiduciaries : [fiduciaryCID])
       const readers = new Map<string, LogReader | undefined>([[fiduciaryCID, fiduciaryLog], [node.cid, tlog?.reader]])
@@ -189,7 +192,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       fiduciaryURL: fiduciaryOf?.url ?? null,
       trustedFiduciaries: trusted,
     })
-    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), health, log: tlog?.service, details, orderViews }
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), health, log: tlog?.service, witness: tlog?.witness, details, orderViews }
     const app = await buildApp({
       metrics,
       services,

@@ -20,6 +20,12 @@ import type { Custody } from './ports/custody.ts'
 import type { NetworkDocumentStore } from './ports/document-store.ts'
 import type { StateRepository } from './ports/state.ts'
 import { stat } from 'node:fs/promises'
+import { createHttpWitnessClient } from './adapters/peer/witness-http.ts'
+import type { HttpWitnessClientInit } from './adapters/peer/witness-http.ts'
+import { parseCosignatureKey } from './core/log/cosignature.ts'
+import { parseVerifierKey } from './core/log/note.ts'
+import type { NoteVerifier } from './core/log/note.ts'
+import type { ConfiguredWitness } from './services/log/index.ts'
 
 export type CustodyBackend = Config['node']['custody']
 
@@ -150,4 +156,20 @@ export async function openState (home: string, config: Config): Promise<StateRep
 /** Where the state lives, for messages: the SQLite file, or the PostgreSQL database. */
 export function stateLocation (config: Config): string {
   return config.node.datastore === 'postgres' ? 'the database node.databaseUrl names' : config.node.databaseFile
+}
+
+/**
+ * The witnesses of a config (docs/log.md, Witnesses): the ones this node's checkpoints need
+ * (node.witnesses, VKEY=URL, asked over HTTP like the fiduciary) and their quorum (0: all), and
+ * the logs this node witnesses (node.witnessFor). The load checked every key already.
+ */
+export function witnessConfig (config: Config, peer: Omit<HttpWitnessClientInit, 'url'>): { witnesses?: { list: ConfiguredWitness[], quorum: number }, witnessFor: NoteVerifier[] } {
+  const list = config.node.witnesses.map(entry => {
+    const at = entry.lastIndexOf('=http')
+    return { verifier: parseCosignatureKey(entry.slice(0, at)), client: createHttpWitnessClient({ url: entry.slice(at + 1), ...peer }) }
+  })
+  return {
+    ...(list.length === 0 ? {} : { witnesses: { list, quorum: config.node.witnessQuorum === 0 ? list.length : config.node.witnessQuorum } }),
+    witnessFor: config.node.witnessFor.map(parseVerifierKey),
+  }
 }

@@ -16,6 +16,8 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { Value } from 'typebox/value'
 import { Document, isMap, isScalar, parse } from 'yaml'
 import { parsePolicies } from '../http/policy-rules.ts'
+import { parseCosignatureKey } from '../core/log/cosignature.ts'
+import { parseVerifierKey } from '../core/log/note.ts'
 import { DtaError } from '../errors.ts'
 import { writeSecretFile } from '../adapters/secret-file.ts'
 import { ConfigSchema, describeConfig, envName } from './schema.ts'
@@ -303,6 +305,25 @@ function crossCheck (config: Plain, sources: Map<string, string>, problems: Prob
       if (cid === node.masterFiduciaryNodeID) problems.add('node.trustedFiduciaryServers', sources.get('node.trustedFiduciaryServers'), `names the master fiduciary ${cid}: its log is read at node.masterFiduciaryServer`)
     }
   }
+  // the witness keys: each one a key of its kind, the quorums within their lists
+  const keys = (setting: string, list: unknown, parse: (vkey: string) => unknown): number => {
+    if (!Array.isArray(list)) return 0
+    for (const entry of list.map(String)) {
+      const vkey = setting === 'witnesses' ? entry.slice(0, entry.lastIndexOf('=http')) : entry
+      try {
+        parse(vkey)
+      } catch (err) {
+        problems.add(`node.${setting}`, sources.get(`node.${setting}`), `${vkey.slice(0, 80)}: ${(err as DtaError).detail ?? String(err)}`)
+      }
+    }
+    return list.length
+  }
+  keys('witnessFor', node.witnessFor, parseVerifierKey)
+  const quorum = (setting: string, count: number): void => {
+    if (typeof node[setting] === 'number' && node[setting] > count) problems.add(`node.${setting}`, sources.get(`node.${setting}`), `is more than the ${count} witnesses listed`)
+  }
+  quorum('witnessQuorum', keys('witnesses', node.witnesses, parseCosignatureKey))
+  quorum('fiduciaryWitnessQuorum', keys('fiduciaryWitnesses', node.fiduciaryWitnesses, parseCosignatureKey))
   if (Array.isArray(node.masterFiduciaryReplicas) && node.masterFiduciaryReplicas.length > 0 && node.masterFiduciaryServer === '') {
     problems.add('node.masterFiduciaryReplicas', sources.get('node.masterFiduciaryReplicas'), 'needs node.masterFiduciaryServer: the replicas are tried after it')
   }

@@ -102,6 +102,17 @@ export const NodeSchema = Type.Object({
   trustedFiduciaryServers: Type.Array(Type.String({ pattern: `^${CIDV0_PATTERN.slice(1, -1)}=${URL_PATTERN.slice(1)}`, formatHint: 'CID=URL (a trusted fiduciary\'s identity CID and its base URL)' }), {
     default: [], description: 'Where the log of each trusted fiduciary other than the master is read (CID=URL): a part 4 of a trusted fiduciary is redeemed only once it is found in that fiduciary\'s transparency log (docs/log.md), so a trusted fiduciary without an entry here (or the master fiduciary) cannot be redeemed from.'
   }),
+  witnessFor: Type.Array(Type.String({ pattern: '^[^\\s+]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+={0,2}$', formatHint: 'a log\'s verifier key (name+hash+key, as GET /v1/log/key shows it)' }), {
+    default: [], description: 'The logs this node witnesses: it cosigns their checkpoints at POST /v1/witness/add-checkpoint once each is consistent with the last it cosigned (docs/log.md, Witnesses). Empty: no witness endpoints.'
+  }),
+  witnesses: Type.Array(Type.String({ pattern: '^[^\\s+]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+={0,2}=https?://[^\\s/?#@]+(/[^\\s]*)?$', formatHint: 'VKEY=URL (a witness\'s verifier key, as its GET /v1/witness/key shows it, and its base URL)' }), {
+    default: [], description: 'Witnesses asked to cosign this node\'s checkpoints; a fulfil answer then carries a checkpoint cosigned by node.witnessQuorum of them, or fails (LOG_WITNESS_QUORUM).'
+  }),
+  witnessQuorum: integer(0, 0, 64, 'How many of node.witnesses must cosign a checkpoint before this node answers with it. 0: all of them.'),
+  fiduciaryWitnesses: Type.Array(Type.String({ pattern: '^[^\\s+]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+={0,2}$', formatHint: 'a witness\'s verifier key (name+hash+key)' }), {
+    default: [], description: 'Witnesses whose cosignatures this node requires on its fiduciaries\' checkpoints (every part 2 and part 4 it checks): an answer without node.fiduciaryWitnessQuorum of them is refused (LOG_NOT_WITNESSED).'
+  }),
+  fiduciaryWitnessQuorum: integer(0, 0, 64, 'How many of node.fiduciaryWitnesses must have cosigned a fiduciary\'s checkpoint. 0: all of them.'),
   datastore: Type.Enum(['sqlite', 'postgres'], { default: 'sqlite', description: 'State database backend: sqlite (a file in the home folder, one process) or postgres (shared by several replicas of one server: docs/deploy.md).' }),
   databaseFile: Type.String({ default: 'state.sqlite', minLength: 1, description: 'SQLite database file, relative to the home folder.' }),
   databaseUrl: Type.String({

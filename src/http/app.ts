@@ -60,6 +60,7 @@ import { registerConsoleApi } from './console-api.ts'
 import { registerSecurityHeaders } from './security-headers.ts'
 import { validationMessage } from './validation.ts'
 import { registerLogRoutes } from './log-routes.ts'
+import { registerWitnessRoutes } from './witness-routes.ts'
 import * as S from '../ports/api.ts'
 
 export interface AppOptions {
@@ -280,6 +281,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }
 
   if (services.log !== undefined) registerLogRoutes(app, services.log, signalOf)
+  if (services.witness !== undefined) registerWitnessRoutes(app, services.witness, signalOf)
 
   return app
 }

@@ -36,7 +36,7 @@ export function operationOf (method: string, route: string | undefined): Operati
   if (route === undefined) return undefined
   // the console's files, and the node's own description it shows (GET /v1/node): any authenticated caller
   if (route === '/ui' || route.startsWith('/ui/') || route === '/v1/node') return 'console'
-  if (route.startsWith('/v1/fulfill/')) return 'fulfil'
+  if (route.startsWith('/v1/fulfill/') || route.startsWith('/v1/witness/')) return 'fulfil'
   if (route.startsWith('/v1/log')) return 'log.read'
   if (route === '/v1/audit') return 'audit.read'
   if (route === '/v1/identity' && method === 'POST') return 'identity.create'

@@ -16,7 +16,7 @@
  * - `order.redeem` POST /v1/order/secret, any order; `order.redeem.own` only orders the same
  *   subject placed (recorded when it placed them); a redemption on a beneficiary's node
  *   (`orderPart4CID`) is `order.redeem`
- * - `audit.read` GET /v1/audit; `log.read` /v1/log/*; `fulfil` POST /v1/fulfill/* (node to node)
+ * - `audit.read` GET /v1/audit; `log.read` /v1/log/*; `fulfil` POST /v1/fulfill/* and /v1/witness/* (node to node)
  * - `*` every operation.
  * Routes that need no token (status, health, the API documents) need no rule; the console's
  * static files (/ui) are allowed to any authenticated caller, the data they show is not.

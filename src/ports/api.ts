@@ -19,7 +19,7 @@ import type { Static } from 'typebox'
 import { CIDV0_PATTERN as CID_PATTERN, ORDER_REFERENCE_PATTERN } from './common.ts'
 import type { AbortOptions, SortBy } from './common.ts'
 import type { ExtensionField } from './plugin.ts'
-import type { LogService } from './log-api.ts'
+import type { LogService, WitnessService } from './log-api.ts'
 import type { NodeDetails, OrderViewService } from './console.ts'
 import { AUDIT_OPS } from './state.ts'
 
@@ -294,6 +294,8 @@ export interface NodeServices {
   audit?: AuditService
   /** The node's transparency log (GET /v1/log/…, docs/log.md), when its state backend keeps one. */
   log?: LogService
+  /** Present when this node witnesses other nodes' logs (node.witnessFor). */
+  witness?: WitnessService
   /** GET /v1/health/ready's checks (src/services/health.ts); without it, ready answers live only. */
   health?: HealthService
   /** The node described for the console (GET /v1/node; src/ports/console.ts). */

@@ -72,3 +72,24 @@ export interface LogService {
   /** The bytes of a document that is a leaf of the log (LOG_LEAF_NOT_FOUND for any other). */
   document (cid: string, options?: AbortOptions): Promise<Uint8Array>
 }
+
+export const WitnessKeyResponse = Type.Object({
+  name: Type.String({ description: 'The witness key name: milagro-dta/witness/<node CID>' }),
+  verifierKey: Type.String({ description: 'The cosignature/v1 verifier key, name+hash+base64(0x04 ‖ Ed25519 public key): what a log lists in node.witnesses and a principal in node.fiduciaryWitnesses' }),
+  witnessedLogs: Type.Array(Type.String(), { description: 'The origins of the logs this node cosigns (node.witnessFor)' }),
+}, { 'x-response-description': 'This node\'s witness key' })
+export type WitnessKeyResponse = Static<typeof WitnessKeyResponse>
+
+/** The largest add-checkpoint body: 63 proof lines and a signed note of at most 16 KiB. */
+export const MAX_ADD_CHECKPOINT_BYTES = 24 * 1024
+
+export const WITNESS_OPERATIONS = {
+  addCheckpoint: { operationId: 'witnessAddCheckpoint', summary: 'Cosign a checkpoint (C2SP tlog-witness)', description: 'Body (text/plain): "old <size>", the consistency proof lines (base64), an empty line, the signed checkpoint. 200: the cosignature/v1 line. 409 (text/x.tlog.size): old is not the size last cosigned, the body is that size. 404: a log this node does not witness; 403: not signed by its key; 422: the proof fails; 400: malformed. Node to node: the `fulfil` operation of http.policies.' },
+  key: { operationId: 'getWitnessKey', summary: 'This node\'s witness key', description: 'The name and cosignature verifier key this node cosigns with, and the logs it witnesses.' },
+} as const
+
+/** A node as a witness, as the HTTP layer serves it (src/services/log/witness.ts). */
+export interface WitnessService {
+  key (): WitnessKeyResponse
+  addCheckpoint (body: string, options?: AbortOptions): Promise<string>
+}

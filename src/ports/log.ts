@@ -154,3 +154,9 @@ export interface LogReader {
   /** The log key statement's CID and bytes. */
   keyDocument (options?: AbortOptions): Promise<{ cid: string, bytes: Uint8Array }>
 }
+
+/** A witness another node's log asks to cosign its checkpoints (C2SP tlog-witness; src/adapters/peer/witness-http.ts). */
+export interface WitnessClient {
+  /** POST add-checkpoint: the cosignature line(s), or the size the witness has when it is not the request's `old` (409). */
+  addCheckpoint (body: string, options?: AbortOptions): Promise<{ status: 'cosigned', lines: string } | { status: 'conflict', size: number }>
+}

@@ -31,15 +31,25 @@ import type { NoteVerifier } from './note.ts'
 
 const SALT = utf8('milagro-dta/identity/v1')
 const INFO_LOG_KEY = utf8('ed25519 transparency log key')
+const INFO_WITNESS_KEY = utf8('ed25519 transparency log witness key')
 
-/** The log signing key of an identity root seed (the caller wipes the seed). */
-export function deriveLogSigner (rootSeed: Uint8Array): Ed25519Signer {
-  const seed = hkdfSha256(rootSeed, SALT, INFO_LOG_KEY, 32)
+function derive (rootSeed: Uint8Array, info: Uint8Array): Ed25519Signer {
+  const seed = hkdfSha256(rootSeed, SALT, info, 32)
   try {
     return ed25519FromSeed(seed)
   } finally {
     wipe(seed)
   }
+}
+
+/** The log signing key of an identity root seed (the caller wipes the seed). */
+export function deriveLogSigner (rootSeed: Uint8Array): Ed25519Signer {
+  return derive(rootSeed, INFO_LOG_KEY)
+}
+
+/** The key a node cosigns other logs' checkpoints with as a witness (cosignature.ts): another label, another key. */
+export function deriveWitnessSigner (rootSeed: Uint8Array): Ed25519Signer {
+  return derive(rootSeed, INFO_WITNESS_KEY)
 }
 
 /** A node's log key statement: deterministic for (identity, key, createdAt). */

@@ -5,7 +5,9 @@
  * 1. the answer carries a log proof (LOG_PROOF_MISSING);
  * 2. the log key statement it names is signed by the fiduciary's identity and names its origin
  *    (LOG_BAD_KEY_DOCUMENT), and is the one seen before from that fiduciary (LOG_KEY_CHANGED);
- * 3. the checkpoint is signed by that key for that origin (LOG_BAD_SIGNATURE, LOG_BAD_CHECKPOINT);
+ * 3. the checkpoint is signed by that key for that origin (LOG_BAD_SIGNATURE, LOG_BAD_CHECKPOINT),
+ *    and, when this node requires witnesses (node.fiduciaryWitnesses), cosigned by enough of them
+ *    (LOG_NOT_WITNESSED; a required witness's cosignature that fails is LOG_BAD_SIGNATURE);
  * 4. the leaf this node expects — the document's CID, its type, the fiduciary as signer — is in
  *    that tree (LOG_NOT_INCLUDED);
  * 5. the tree is consistent with the newest checkpoint this node has seen of that log: a larger
@@ -25,6 +27,8 @@ import type { AbortOptions } from '../../ports/common.ts'
 import { DtaError, isDtaError } from '../../errors.ts'
 import { openCheckpoint, originOf } from '../../core/log/checkpoint.ts'
 import type { SignedCheckpoint } from '../../core/log/checkpoint.ts'
+import { cosignedBy } from '../../core/log/cosignature.ts'
+import type { CosignatureVerifier } from '../../core/log/cosignature.ts'
 import { openLogKeyDocument } from '../../core/log/key.ts'
 import type { LogKey } from '../../core/log/key.ts'
 import { encodeLeaf } from '../../core/log/leaf.ts'
@@ -42,6 +46,8 @@ export interface LogCheckComponents {
   identities: Pick<Identities, 'verifier'>
   audit: Pick<StateRepository, 'appendAudit'>
   cidOf: CidOf
+  /** The witnesses whose cosignatures a fiduciary's checkpoint must carry (node.fiduciaryWitnesses), and how many. */
+  witnesses?: { list: readonly CosignatureVerifier[], quorum: number }
 }
 
 /** What a check is about, for the audit trail. */
@@ -115,6 +121,11 @@ export class LogChecker {
     const key = await this.#key(fiduciaryCID, proof.logKeyDocumentCID, inline, reader, options)
     const origin = originOf(fiduciaryCID)
     const cp = openCheckpoint(proof.checkpoint, key.verifier, origin)
+    const required = this.#c.witnesses
+    if (required !== undefined && required.list.length > 0) {
+      const by = cosignedBy(proof.checkpoint, required.list)
+      if (by.length < required.quorum) throw new DtaError('LOG_NOT_WITNESSED', `the tree of ${cp.size} carries ${by.length} of the ${required.quorum} cosignatures required${by.length > 0 ? ` (${by.map(w => w.name).join(', ')})` : ''}`)
+    }
     if (!verifyInclusion(leafHash(encodeLeaf(leaf)), proof.leafIndex, cp.size, hashes(proof.inclusionProof, 'LOG_NOT_INCLUDED'), cp.root)) {
       throw new DtaError('LOG_NOT_INCLUDED', `${leaf.type} ${leaf.cid} at ${proof.leafIndex} in the tree of ${cp.size}`)
     }

@@ -3,7 +3,8 @@
  * (src/services/order.ts, fulfil.ts): each wraps a service or a client the node already has.
  *
  * - `withLogProofs` (fiduciary): each fulfil answer gains `log` — its document's leaf index, the
- *   inclusion proof and the newest signed checkpoint — and the log key statement inline. The
+ *   inclusion proof and the newest signed checkpoint (with witnesses configured, the newest a
+ *   quorum of them cosigned: witnessing.ts) — and the log key statement inline. The
  *   document is in the log already: the fulfil service wrote it through the logged store.
  * - `checkedFiduciary` (principal): each fulfil answer is checked (check.ts) before the order
  *   service sees it — the leaf this node expects is (part 2 or 4's CID, its type, the fiduciary).
@@ -20,15 +21,22 @@
 import type { AbortOptions } from '../../ports/common.ts'
 import { DtaError, isDtaError } from '../../errors.ts'
 import { inline } from '../inline.ts'
-import type { LogReader } from '../../ports/log.ts'
+import type { LogProofAnswer, LogReader } from '../../ports/log.ts'
 import type { FiduciaryClient } from '../../ports/peer.ts'
 import type { FulfilService } from '../../ports/api.ts'
 import type { LogChecker } from './check.ts'
 import type { TransparencyLog } from './log.ts'
+import type { Witnessing } from './witnessing.ts'
 
-export function withLogProofs (fulfil: FulfilService, log: Pick<TransparencyLog, 'proof' | 'keyDocument' | 'consistency'>): FulfilService {
+export function withLogProofs (fulfil: FulfilService, log: Pick<TransparencyLog, 'proof' | 'proofAt' | 'keyDocument' | 'consistency'>, witnessing?: Witnessing): FulfilService {
+  /** The proof against the newest checkpoint, or with witnesses, against the newest a quorum cosigned (it covers the leaf: the leaf was appended first). */
+  async function proofOf (cid: string, options?: AbortOptions): Promise<LogProofAnswer & { treeSize: number }> {
+    if (witnessing === undefined) return await log.proof(cid, options)
+    const cp = await witnessing.cosigned(options)
+    return { ...await log.proofAt(cid, cp.size, options), treeSize: cp.size, checkpoint: cp.note, logKeyDocumentCID: log.keyDocument.cid }
+  }
   async function prove<T extends { documents?: Record<string, string> }> (answer: T, cid: string, logSize: number | undefined, options?: AbortOptions): Promise<T> {
-    const { treeSize, ...proof } = await log.proof(cid, options)
+    const { treeSize, ...proof } = await proofOf(cid, options)
     const key = inline([[log.keyDocument.cid, log.keyDocument.bytes]])
     // the caller's newest checkpoint of this log, when it said: save it the round trip for the consistency proof
     const consistency = logSize !== undefined && logSize <= treeSize ? { consistencyFrom: logSize, consistencyProof: await log.consistency(logSize, treeSize, options) } : {}

@@ -12,15 +12,17 @@
  * @module
  */
 import type { AbortOptions } from '../../ports/common.ts'
-import { DtaError } from '../../errors.ts'
-import { createLogKeyDocument, deriveLogSigner } from '../../core/log/key.ts'
+import { DtaError, isDtaError } from '../../errors.ts'
+import { cosignatureVerifier, formatCosignatureKey, witnessName } from '../../core/log/cosignature.ts'
+import { createLogKeyDocument, deriveLogSigner, deriveWitnessSigner } from '../../core/log/key.ts'
 import { formatVerifierKey, noteVerifier } from '../../core/log/note.ts'
+import type { NoteVerifier } from '../../core/log/note.ts'
 import { originOf } from '../../core/log/checkpoint.ts'
 import { wipe } from '../../crypto/hash.ts'
 import type { Custody } from '../../ports/custody.ts'
 import type { DocumentStore } from '../../ports/document-store.ts'
 import type { CheckpointStore, LogReader } from '../../ports/log.ts'
-import type { LogService } from '../../ports/log-api.ts'
+import type { LogService, WitnessService } from '../../ports/log-api.ts'
 import { identitySeedRecordId } from '../../ports/state.ts'
 import type { StateRepository } from '../../ports/state.ts'
 import type { HeldIdentity } from '../identities.ts'
@@ -28,6 +30,9 @@ import { signerOf } from '../identities.ts'
 import { loggedDocuments } from './documents.ts'
 import { openTransparencyLog } from './log.ts'
 import type { TransparencyLog } from './log.ts'
+import { createWitness } from './witness.ts'
+import { createWitnessing } from './witnessing.ts'
+import type { ConfiguredWitness, Witnessing } from './witnessing.ts'
 
 export { LogChecker } from './check.ts'
 export type { LogCheckComponents } from './check.ts'
@@ -35,6 +40,9 @@ export { checkedFiduciary, part4Check, withLogProofs } from './hooks.ts'
 export { leafOf, loggedDocuments } from './documents.ts'
 export { openTransparencyLog } from './log.ts'
 export type { TransparencyLog } from './log.ts'
+export { createWitness } from './witness.ts'
+export { createWitnessing } from './witnessing.ts'
+export type { ConfiguredWitness, Witnessing } from './witnessing.ts'
 
 export interface NodeLogComponents {
   state: Pick<StateRepository, 'getNodeIdentity' | 'transparency'>
@@ -42,6 +50,10 @@ export interface NodeLogComponents {
   /** The node's document store (not yet logged). */
   documents: DocumentStore
   node: HeldIdentity
+  /** The witnesses this node's checkpoints need (node.witnesses) and how many of them (node.witnessQuorum). */
+  witnesses?: { list: readonly ConfiguredWitness[], quorum: number }
+  /** The logs this node witnesses (node.witnessFor): their log keys. */
+  witnessFor?: readonly NoteVerifier[]
 }
 
 export interface NodeLog {
@@ -53,6 +65,10 @@ export interface NodeLog {
   readonly service: LogService
   /** This node's own log, read in process. */
   readonly reader: LogReader
+  /** With witnesses configured: the checkpoints they cosigned (hooks.ts withLogProofs). */
+  readonly witnessing?: Witnessing
+  /** With logs to witness: this node as their witness (witness.ts). */
+  readonly witness?: WitnessService
 }
 
 export async function openNodeLog (c: NodeLogComponents, options: AbortOptions = {}): Promise<NodeLog | undefined> {
@@ -62,8 +78,10 @@ export async function openNodeLog (c: NodeLogComponents, options: AbortOptions =
   if (record?.sealedRootSeed == null || record.cid !== c.node.cid) throw new DtaError('INTERNAL', 'the node identity and its seed are needed for the log key')
   const seed = await c.custody.unseal(identitySeedRecordId(record.cid), record.sealedRootSeed, options)
   let signer
+  let witnessSigner
   try {
     signer = deriveLogSigner(seed)
+    if (c.witnessFor !== undefined && c.witnessFor.length > 0) witnessSigner = deriveWitnessSigner(seed)
   } finally {
     wipe(seed)
   }
@@ -75,15 +93,36 @@ export async function openNodeLog (c: NodeLogComponents, options: AbortOptions =
   // the node identity and its log key statement are the log's first leaves
   await documents.accept(c.node.cid, await c.documents.get(c.node.cid, options), options)
   await documents.accept(keyCID, bytes, options)
-  return { log, checkpoints: storage.checkpoints, documents, service: createLogService(log, c.documents), reader: createLocalLogReader(log) }
+  const witnessing = c.witnesses === undefined || c.witnesses.list.length === 0 ? undefined : createWitnessing(log, c.witnesses.list, c.witnesses.quorum)
+  let witness: WitnessService | undefined
+  if (witnessSigner !== undefined) {
+    const name = witnessName(c.node.cid)
+    const w = createWitness({ checkpoints: storage.checkpoints, signer: witnessSigner, name, logs: c.witnessFor! })
+    const key = { name, verifierKey: formatCosignatureKey(cosignatureVerifier(name, witnessSigner.publicKey)), witnessedLogs: c.witnessFor!.map(v => v.name) }
+    witness = { key: () => key, addCheckpoint: w.addCheckpoint }
+  }
+  return { log, checkpoints: storage.checkpoints, documents, service: createLogService(log, c.documents, witnessing), reader: createLocalLogReader(log), witnessing, witness }
 }
 
 /** The log as the HTTP routes serve it (src/http/log-routes.ts). */
-export function createLogService (log: TransparencyLog, documents: Pick<DocumentStore, 'get'>): LogService {
+export function createLogService (log: TransparencyLog, documents: Pick<DocumentStore, 'get'>, witnessing?: Witnessing): LogService {
   return {
-    checkpoint: async (options) => (await log.checkpoint(options)).note,
+    async checkpoint (options) {
+      const cp = await log.checkpoint(options)
+      return witnessing === undefined ? cp.note : witnessing.withCosignatures(cp.note, cp.size)
+    },
     tile: async (path, options) => await log.tile(path, options),
-    inclusion: async (cid, options) => await log.proof(cid, options),
+    async inclusion (cid, options) {
+      // with witnesses, against the newest checkpoint they cosigned; when they cannot be had, the stored one (the client decides)
+      if (witnessing !== undefined) {
+        const cp = await witnessing.cosigned(options).catch((err: unknown) => { if (isDtaError(err, 'LOG_WITNESS_QUORUM')) return undefined; throw err })
+        if (cp !== undefined) {
+          const at = await log.proofAt(cid, cp.size, options).catch((err: unknown) => { if (isDtaError(err, 'LOG_LEAF_NOT_FOUND')) return undefined; throw err })
+          if (at !== undefined) return { ...at, treeSize: cp.size, checkpoint: cp.note, logKeyDocumentCID: log.keyDocument.cid }
+        }
+      }
+      return await log.proof(cid, options)
+    },
     consistency: async (first, second, options) => ({ first, second, consistencyProof: await log.consistency(first, second, options) }),
     key: async () => ({
       logKeyDocumentCID: log.keyDocument.cid,

@@ -51,6 +51,8 @@ export interface TransparencyLog {
   leafType (cid: string, options?: AbortOptions): Promise<LeafType | undefined>
   /** The inclusion proof of a document against the newest checkpoint (LOG_LEAF_NOT_FOUND if it has no leaf). */
   proof (cid: string, options?: AbortOptions): Promise<LogProofAnswer & { treeSize: number }>
+  /** The inclusion proof of a document in the tree of `size` (at most the newest checkpoint's; LOG_LEAF_NOT_FOUND if it is not in it). */
+  proofAt (cid: string, size: number, options?: AbortOptions): Promise<{ leafIndex: number, inclusionProof: string[] }>
   /** The consistency proof between two sizes of this log, the larger at most the newest checkpoint's. */
   consistency (first: number, second: number, options?: AbortOptions): Promise<string[]>
   checkpoint (options?: AbortOptions): Promise<StoredCheckpoint>
@@ -146,6 +148,13 @@ export async function openTransparencyLog (components: TransparencyLogComponents
       const cp = await latest(options)
       if (index >= cp.size) throw new DtaError('LOG_STORE_CORRUPT', 'a leaf beyond the checkpoint')
       return { leafIndex: index, treeSize: cp.size, inclusionProof: await run(inclusionPlan(index, cp.size), options), checkpoint: cp.note, logKeyDocumentCID: keyDocument.cid }
+    },
+
+    async proofAt (cid, size, options) {
+      const index = await store.findLeaf(cid, options)
+      if (index === undefined || index >= size) throw new DtaError('LOG_LEAF_NOT_FOUND', `${cid} in the tree of ${size}`)
+      if (size > (await latest(options)).size) throw new DtaError('LOG_TREE_NOT_FOUND', `no tree of ${size} yet`)
+      return { leafIndex: index, inclusionProof: await run(inclusionPlan(index, size), options) }
     },
 
     async consistency (first, second, options) {

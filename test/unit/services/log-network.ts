@@ -87,6 +87,7 @@ export async function logNetwork (plugin: Plugin): Promise<LogNetwork> {
   const log = {
     get keyDocument () { return current.log.keyDocument },
     proof: async (cid: string, o?: { signal?: AbortSignal }) => await current.log.proof(cid, o),
+    proofAt: async (cid: string, size: number, o?: { signal?: AbortSignal }) => await current.log.proofAt(cid, size, o),
     consistency: async (a: number, b: number, o?: { signal?: AbortSignal }) => await current.log.consistency(a, b, o),
   }
   const fulfil = withLogProofs(createFulfilService({
