@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { ClientErrorBody, ServerErrorBody, sortOrder } from '../ports/api.ts'
+import { ClientErrorBody, ServerErrorBody } from '../ports/api.ts'
 import type { NodeServices } from '../ports/api.ts'
 import type { LogService } from '../ports/log-api.ts'
 import * as C from '../ports/console.ts'
@@ -72,7 +72,7 @@ export function registerConsoleApi (instance: FastifyInstance, options: ConsoleA
     app.get('/v1/order/summaries', { schema: { ...C.CONSOLE_OPERATIONS.orderSummaries, tags: ['order'], querystring: C.OrderSummaryQuery, response: { 200: C.OrderSummaryList, ...errorResponses } } },
       async (request) => {
         const q = request.query
-        return await views.summaries({ page: q.page, perPage: q.perPage, sortBy: sortOrder(q.sortBy), ...(q.search === undefined ? {} : { search: q.search }) }, { signal: signalOf(request) })
+        return await views.summaries({ page: q.page, perPage: q.perPage, sort: q.sort, direction: q.direction, ...(q.search === undefined ? {} : { search: q.search }) }, { signal: signalOf(request) })
       })
     app.get('/v1/order/:orderReference/chain', { schema: { ...C.CONSOLE_OPERATIONS.orderChain, tags: ['order'], params: C.OrderChainParams, response: { 200: C.OrderChainResponse, ...errorResponses } } },
       async (request) => await views.chain(request.params.orderReference, { signal: signalOf(request) }))
