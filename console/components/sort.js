@@ -38,8 +38,8 @@ export function SortHeader ({ column, sort, onSort }) {
   const active = sort.key === column.key
   const next = nextSort(sort, column)
   return html`<th scope="col" aria-sort=${active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
-    <button type="button" class="sort" onClick=${() => onSort(next)}>
-      ${column.label} <span aria-hidden="true" class=${active ? 'sort-mark active' : 'sort-mark'}>${active ? (sort.dir === 'asc' ? '▲' : '▼') : '↕'}</span><span class="visually-hidden">, sort ${sortWords(next)}</span>
+    <button type="button" class="sort" aria-label=${`${column.label}, sort ${sortWords(next)}`} onClick=${() => onSort(next)}>
+      ${column.label} <span aria-hidden="true" class=${active ? 'sort-mark active' : 'sort-mark'}>${active ? (sort.dir === 'asc' ? '▲' : '▼') : '↕'}</span>
     </button>
   </th>`
 }

@@ -39,6 +39,14 @@ const ExtensionFieldView = Type.Object({
   example: Type.Optional(Type.String()),
 })
 
+const CheckpointSignature = Type.Object({
+  name: Type.String({ description: 'The key name of the signature line' }),
+  keyId: Type.String({ description: 'Its key ID, 8 hex digits' }),
+  kind: Type.Union([Type.Literal('log'), Type.Literal('witness'), Type.Literal('other')], { description: 'log: the log\'s own key (its origin); witness: a milagro-dta/witness/<CID> cosignature; other: any other key' }),
+  witnessCID: Nullable('The witness node\'s identity CID (from its key name); null unless a witness'),
+  cosignedAt: Type.Union([Type.Integer(), Type.Null()], { description: 'When the witness cosigned (Unix seconds, from the cosignature); null unless a witness' }),
+})
+
 export const NodeResponse = Type.Object({
   ...StatusResponse.properties,
   ...NodeDetailsFields,
@@ -58,7 +66,10 @@ export const NodeResponse = Type.Object({
       secretAnswer: Type.Array(ExtensionFieldView),
     }),
   }),
-  /** The node's transparency log (docs/log.md), when it keeps one: its key and latest signed checkpoint. */
+  /**
+   * The node's transparency log (docs/log.md), when it keeps one: its key and latest signed
+   * checkpoint — with witnesses configured, the newest one a quorum of them cosigned.
+   */
   transparencyLog: Type.Optional(Type.Object({
     origin: Type.String(),
     verifierKey: Type.String(),
@@ -66,8 +77,15 @@ export const NodeResponse = Type.Object({
     rootHash: Type.String({ description: 'base64' }),
     /** The signed note as served at GET /v1/log/checkpoint. */
     checkpoint: Type.String(),
-    /** The names of the keys that signed it: the log's own (witness cosignatures would be more lines). */
+    /** The names of the keys that signed it, in the note's order. */
     signedBy: Type.Array(Type.String()),
+    signatures: Type.Array(CheckpointSignature, { description: 'Each signature line of the checkpoint, named' }),
+    witnesses: Type.Optional(Type.Object({
+      configured: Type.Array(Type.String(), { description: 'The key names of the witnesses this log asks (node.witnesses)' }),
+      quorum: Type.Integer({ description: 'How many of them must cosign (node.witnessQuorum)' }),
+      cosigned: Type.Boolean({ description: 'true: the checkpoint above carries a quorum of their cosignatures; false: they could not be had now (failure), it is the log\'s own' }),
+      failure: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    }, { description: 'Present when witnesses are configured' })),
   })),
 }, { 'x-response-description': 'This node: its status, the fiduciary it uses, whether authentication is on, its plugin and the extension fields it takes' })
 

@@ -84,6 +84,8 @@ describe('the web console in Chromium, on a multi node with authentication off',
     assert.match(text, /Authentication\s+Off/)
     assert.match(text, /Transparency log/)
     assert.ok(text.includes(`milagro-dta/log/${node.cid}`), 'the log\'s origin, and its latest checkpoint')
+    assert.match(await page.locator('#log-signatures').innerText(), /the log's own key/)
+    assert.match(await page.locator('#log-witnesses').innerText(), /none configured/)
     await checkPage('node', async () => { await heading('Node') })
   })
 

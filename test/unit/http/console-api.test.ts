@@ -81,6 +81,8 @@ describe('the console API on a multi node', () => {
     assert.equal(log.origin, `milagro-dta/log/${node.nodeCID}`)
     assert.ok(log.treeSize >= 2, 'at least the identity document and the log key statement')
     assert.deepEqual(log.signedBy, [log.origin])
+    assert.deepEqual(log.signatures.map(s => [s.name, s.kind]), [[log.origin, 'log']])
+    assert.equal(log.witnesses, undefined, 'no witnesses configured (test/unit/http/console-witness.test.ts has them)')
     const served = await node.app.inject({ method: 'GET', url: '/v1/log/checkpoint' })
     assert.ok(log.checkpoint.startsWith(`${log.origin}\n`))
     assert.ok(Number(served.body.split('\n')[1]) >= log.treeSize, 'the served checkpoint is the same one or a newer one')
