@@ -367,6 +367,8 @@ export interface AuditLog {
   appendAudit (entry: NewAuditEntry, options?: AbortOptions): Promise<AuditEntry>
   /** Oldest first (id order); with `op`, only the entries of that operation. */
   listAudit (query: { page: number, perPage: number, op?: AuditOp }, options?: AbortOptions): Promise<AuditEntry[]>
+  /** How many entries `listAudit` with the same `op` pages through. */
+  countAudit (filter?: { op?: AuditOp }, options?: AbortOptions): Promise<number>
 }
 
 // ── the whole repository ────────────────────────────────────────────────────────────────────────
