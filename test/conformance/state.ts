@@ -612,8 +612,12 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         }
         assert.deepEqual(listed, resealed)
         assert.deepEqual(listed.slice(-3), mine)
+        assert.equal(await state.countAudit({ op: 'seed.resealed' }), resealed.length, 'the count of one operation')
+        assert.equal(await state.countAudit(), (await allAudit(state)).length, 'the count of all')
+        assert.equal(await state.countAudit({ op: 'custody.rotated' }), (await allAudit(state)).filter(e => e.op === 'custody.rotated').length)
         assert.ok((await state.listAudit({ page: 1, perPage: 100, op: 'order.refused' })).every(e => e.op === 'order.refused'))
         await assert.rejects(state.listAudit({ page: 1, perPage: 10, op: 'seed.deleted' as never }), code('STATE_BAD_RECORD'))
+        await assert.rejects(state.countAudit({ op: 'seed.deleted' as never }), code('STATE_BAD_RECORD'))
       })
 
       it('refuses unknown operations and long details', async () => {
@@ -627,7 +631,7 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
           for (const k of Object.getOwnPropertyNames(p)) methods.add(k)
         }
         const auditMethods = [...methods].filter(m => /audit/i.test(m))
-        assert.deepEqual(auditMethods.sort(), ['appendAudit', 'listAudit'])
+        assert.deepEqual(auditMethods.sort(), ['appendAudit', 'countAudit', 'listAudit'])
       })
     })
 

@@ -223,6 +223,8 @@ describe('the console API on a multi node', () => {
     const all = (await get<{ auditList: Array<{ id: number, op: string }> }>('/v1/audit?perPage=100')).body.auditList
     assert.ok(body.auditList.length >= 2, 'one per redemption')
     assert.deepEqual(body.auditList, all.filter(e => e.op === 'seed.released'))
+    assert.equal(body.total, body.auditList.length, 'the total of that operation')
+    assert.equal((await get<{ total: number }>('/v1/audit?perPage=1')).body.total, all.length, 'the total of the whole trail')
     const bad = await get('/v1/audit?op=seed.deleted')
     assert.equal(bad.status, 422)
     assert.match(bad.body.message, /op must be "identity.created" or .*"release.refused"/)
