@@ -29,7 +29,7 @@ export function AuditPage ({ params }) {
     ${list === undefined
       ? (error === null ? html`<${Loading} what="Loading the audit trail" />` : null)
       : html`<table class="list audit">
-          <caption>${op === '' ? 'Every operation' : op}, oldest first</caption>
+          <caption>${op === '' ? 'Every operation' : op}, oldest first: ${data.total} entr${data.total === 1 ? 'y' : 'ies'}</caption>
           <thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Operation</th><th scope="col">Reference</th><th scope="col">Actor</th><th scope="col">Detail</th></tr></thead>
           <tbody>${list.length === 0
             ? html`<tr><td colspan="6" class="muted">No entries on this page.</td></tr>`
@@ -42,6 +42,6 @@ export function AuditPage ({ params }) {
                 <td data-label="Detail" class="wrap">${e.detail ?? ''}</td>
               </tr>`)}</tbody>
         </table>
-        <${Pager} page=${page} perPage=${PER_PAGE} count=${list.length} onPage=${(p) => navigate('audit', { op, page: p })} label="Audit pages" />`}
+        <${Pager} page=${page} perPage=${PER_PAGE} count=${list.length} total=${data.total} onPage=${(p) => navigate('audit', { op, page: p })} label="Audit pages" />`}
   </section>`
 }

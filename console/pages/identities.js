@@ -52,7 +52,7 @@ export function IdentitiesPage ({ node, params }) {
     ${list === undefined
       ? (error === null ? html`<${Loading} what="Loading identities" />` : null)
       : html`<table class="list">
-          <caption>Identities this node holds, newest first</caption>
+          <caption>${data.total} identit${data.total === 1 ? 'y' : 'ies'} this node holds, newest first</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Identity CID</th><th scope="col">Created</th></tr></thead>
           <tbody>${list.length === 0
             ? html`<tr><td colspan="3" class="muted">None on this page.</td></tr>`
@@ -62,6 +62,6 @@ export function IdentitiesPage ({ node, params }) {
                 <td data-label="Created">${formatTime(i.timestamp * 1000)}</td>
               </tr>`)}</tbody>
         </table>
-        <${Pager} page=${page} perPage=${PER_PAGE} count=${list.length} onPage=${(p) => navigate('identities', { page: p })} label="Identity pages" />`}
+        <${Pager} page=${page} perPage=${PER_PAGE} count=${list.length} total=${data.total} onPage=${(p) => navigate('identities', { page: p })} label="Identity pages" />`}
   </section>`
 }

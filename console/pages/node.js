@@ -9,8 +9,25 @@ function Fiduciary ({ node }) {
   return html`<dd><${Cid} value=${node.fiduciaryCID} label="fiduciary CID" />${node.fiduciaryURL === null ? null : html` at <code>${node.fiduciaryURL}</code>`}</dd>`
 }
 
+// One signature line of the checkpoint: the log's own key, or a witness's cosignature (its node and time).
+function Signature ({ sig }) {
+  if (sig.kind === 'log') return html`<li><code>${sig.name}</code> <span class="muted">the log's own key</span></li>`
+  if (sig.kind === 'witness') {
+    return html`<li><span class="mark ok">Witness</span> <${Cid} value=${sig.witnessCID} label="witness node CID" />${sig.cosignedAt === null ? null : html` <span class="muted">cosigned ${formatTime(sig.cosignedAt * 1000)}</span>`}</li>`
+  }
+  return html`<li><code>${sig.name}</code> <span class="muted">another key</span></li>`
+}
+
+function Witnesses ({ log }) {
+  const w = log.witnesses
+  if (w === undefined) return html`<span class="muted">none configured (<code>node.witnesses</code>): the checkpoint carries the log's own signature only</span>`
+  const cosigners = log.signatures.filter(s => s.kind === 'witness').length
+  if (w.cosigned) return html`<span>${cosigners} of ${w.configured.length} cosigned this checkpoint (${w.quorum} needed)</span>`
+  return html`<span class="mark bad">Not cosigned</span> the witnesses could not be had now (${w.failure?.message ?? 'no answer'} <code>${w.failure?.code ?? ''}</code>): the checkpoint shown is the log's own, ${w.quorum} of ${w.configured.length} are needed`
+}
+
 // The latest signed checkpoint of the node's transparency log (docs/log.md): what a principal checks
-// every answer against. Witness cosignatures would be further signature lines; none are configured yet.
+// every answer against — with witnesses configured, the newest one a quorum of them cosigned.
 function TransparencyLog ({ log }) {
   return html`<section aria-labelledby="log-title">
     <h2 id="log-title">Transparency log</h2>
@@ -18,7 +35,8 @@ function TransparencyLog ({ log }) {
       <dt>Origin</dt><dd><code>${log.origin}</code></dd>
       <dt>Entries</dt><dd>${log.treeSize} (one per document this node wrote or accepted)</dd>
       <dt>Root hash</dt><dd><code class="wrap">${log.rootHash}</code></dd>
-      <dt>Signed by</dt><dd>${log.signedBy.length === 0 ? '—' : html`<ul class="plain">${log.signedBy.map(n => html`<li key=${n}><code>${n}</code></li>`)}</ul>`}<span class="muted">no witness cosignatures (witnesses are not configured)</span></dd>
+      <dt>Signed by</dt><dd>${log.signatures.length === 0 ? '—' : html`<ul class="plain" id="log-signatures">${log.signatures.map(sig => html`<${Signature} key=${sig.name} sig=${sig} />`)}</ul>`}</dd>
+      <dt>Witnesses</dt><dd id="log-witnesses"><${Witnesses} log=${log} /></dd>
       <dt>Verifier key</dt><dd><code class="wrap">${log.verifierKey}</code></dd>
     </dl>
   </section>`

@@ -1,10 +1,12 @@
-// The Orders view: a page of this node's orders (newest or oldest first), each with its state, and
-// a search by order reference or by the CID of one of its parts.
+// The Orders view: a page of this node's orders, each with its state, sorted by any column (by the
+// node: components/sort.js), and a search by order reference, by the CID of one of its parts or by
+// the beneficiary's CID.
 import { html, useState } from '../lib/html.js'
 import { api, query } from '../lib/api.js'
 import { formatTime } from '../lib/format.js'
 import { href, navigate } from '../lib/router.js'
 import { Cid, ErrorNote, Loading, PageTitle, Pager, useLoad } from '../components/common.js'
+import { ORDER_COLUMNS, SortHeader, SortMenu, sortOf, sortWords } from '../components/sort.js'
 
 const PER_PAGE = 10
 
@@ -17,34 +19,29 @@ function StateCell ({ order, nodeCID }) {
 
 export function OrdersPage ({ node, params }) {
   const page = Math.max(0, Number(params.get('page') ?? 0) || 0)
-  const sortBy = params.get('sort') === 'asc' ? 'dateCreatedAsc' : 'dateCreatedDesc'
+  const sort = sortOf(params)
   const search = params.get('search') ?? ''
   const [text, setText] = useState(search)
-  const { data, error } = useLoad(() => api.get(`v1/order/summaries${query({ page, perPage: PER_PAGE, sortBy, search })}`), [page, sortBy, search])
-  const go = (changes) => navigate('orders', { page, sort: sortBy === 'dateCreatedAsc' ? 'asc' : '', search, ...changes })
-  const ascending = sortBy === 'dateCreatedAsc'
+  const { data, error } = useLoad(() => api.get(`v1/order/summaries${query({ page, perPage: PER_PAGE, sort: sort.key, direction: sort.dir, search })}`), [page, sort.key, sort.dir, search])
+  const go = (changes) => navigate('orders', { page, sort: sort.key, dir: sort.dir, search, ...changes })
+  const onSort = (next) => { go({ sort: next.key, dir: next.dir, page: 0 }) }
   const onSearch = (event) => {
     event.preventDefault()
     go({ search: text.trim(), page: 0 })
   }
+  const count = (n) => `${n} order${n === 1 ? '' : 's'}`
   return html`<section>
     <${PageTitle} title="Orders" />
     <div class="toolbar">
       <form class="search" role="search" onSubmit=${onSearch}>
-        <label for="order-search">Search by order reference or part CID</label>
+        <label for="order-search">Search by order reference, part CID or beneficiary CID</label>
         <div class="inline">
           <input id="order-search" type="search" value=${text} onInput=${(e) => setText(e.currentTarget.value)} spellcheck="false" autocomplete="off" />
           <button type="submit">Search</button>
           ${search === '' ? null : html`<button type="button" onClick=${() => { setText(''); go({ search: '', page: 0 }) }}>Clear</button>`}
         </div>
       </form>
-      <div class="field narrow-only">
-        <label for="order-sort">Sort</label>
-        <select id="order-sort" value=${ascending ? 'asc' : 'desc'} onChange=${(e) => go({ sort: e.currentTarget.value === 'asc' ? 'asc' : '', page: 0 })}>
-          <option value="desc">Newest first</option>
-          <option value="asc">Oldest first</option>
-        </select>
-      </div>
+      <${SortMenu} id="order-sort" sort=${sort} onSort=${onSort} />
       <a class="button primary" href=${href('orders', 'new')}>Place an order</a>
     </div>
     <${ErrorNote} error=${error} what="The orders could not be listed" />
@@ -52,21 +49,13 @@ export function OrdersPage ({ node, params }) {
       ? (error === null ? html`<${Loading} what="Loading orders" />` : null)
       : html`
         <table class="list">
-          <caption>${search === '' ? `${data.total} order${data.total === 1 ? '' : 's'}, ${ascending ? 'oldest' : 'newest'} first` : `${data.total} order${data.total === 1 ? '' : 's'} matching the search`}</caption>
+          <caption>${search === '' ? count(data.total) : `${count(data.total)} matching the search`}, ${sortWords(sort)}</caption>
           <thead><tr>
-            <th scope="col">Reference</th>
-            <th scope="col" aria-sort=${ascending ? 'ascending' : 'descending'}>
-              <button type="button" class="sort" onClick=${() => go({ sort: ascending ? '' : 'asc', page: 0 })}>
-                Created <span aria-hidden="true">${ascending ? '▲' : '▼'}</span><span class="visually-hidden">, sort ${ascending ? 'newest' : 'oldest'} first</span>
-              </button>
-            </th>
-            <th scope="col">Plugin</th>
-            <th scope="col">Beneficiary</th>
-            <th scope="col">State</th>
+            ${ORDER_COLUMNS.map(column => html`<${SortHeader} key=${column.key} column=${column} sort=${sort} onSort=${onSort} />`)}
           </tr></thead>
           <tbody>
             ${data.orders.length === 0
-              ? html`<tr><td colspan="5" class="muted">${search === '' ? 'No orders yet.' : 'No order has that reference or part CID.'}</td></tr>`
+              ? html`<tr><td colspan="5" class="muted">${search === '' ? 'No orders yet.' : 'No order has that reference, part CID or beneficiary.'}</td></tr>`
               : data.orders.map(o => html`<tr key=${o.orderReference}>
                   <td data-label="Reference"><a href=${href('order', o.orderReference)}><code>${o.orderReference}</code></a></td>
                   <td data-label="Created">${formatTime(o.createdAt * 1000)}</td>
@@ -76,6 +65,6 @@ export function OrdersPage ({ node, params }) {
                 </tr>`)}
           </tbody>
         </table>
-        ${search === '' ? html`<${Pager} page=${page} perPage=${PER_PAGE} count=${data.orders.length} total=${data.total} onPage=${(p) => go({ page: p })} label="Order pages" />` : null}`}
+        ${search === '' || data.total > PER_PAGE ? html`<${Pager} page=${page} perPage=${PER_PAGE} count=${data.orders.length} total=${data.total} onPage=${(p) => go({ page: p })} label="Order pages" />` : null}`}
   </section>`
 }

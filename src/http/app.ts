@@ -242,7 +242,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.get('/v1/identity/:idDocumentCID', { schema: { ...S.OPERATIONS.getIdentity, tags: ['identity'], params: S.IdentityParams, response: { 200: S.IdentityView, ...errorResponses } } },
     async (request) => await services.identity.get(request.params.idDocumentCID, { signal: signalOf(request) }))
   app.get('/v1/identity', { schema: { ...S.OPERATIONS.listIdentities, tags: ['identity'], querystring: S.ListQuery, response: { 200: S.IdentityListResponse, ...errorResponses } } },
-    async (request) => ({ idDocumentList: await services.identity.list(listQuery(request.query), { signal: signalOf(request) }) }))
+    async (request) => {
+      const options = { signal: signalOf(request) }
+      const [idDocumentList, total] = await Promise.all([services.identity.list(listQuery(request.query), options), services.identity.count(options)])
+      return { idDocumentList, total }
+    })
 
   const order = services.order
   if (order !== undefined) {
@@ -265,7 +269,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const audit = services.audit
   if (audit !== undefined) {
     app.get('/v1/audit', { schema: { ...S.OPERATIONS.listAudit, tags: ['audit'], querystring: S.AuditQuery, response: { 200: S.AuditListResponse, ...errorResponses } } },
-      async (request) => ({ auditList: await audit.list(request.query, { signal: signalOf(request) }) }))
+      async (request) => {
+        const options = { signal: signalOf(request) }
+        const [auditList, total] = await Promise.all([audit.list(request.query, options), audit.count(request.query, options)])
+        return { auditList, total }
+      })
   }
 
   // the web console (/ui) and the read-only routes it needs beside these (docs/console.md)

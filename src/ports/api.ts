@@ -129,7 +129,10 @@ const identityFields = {
 }
 export const IdentityView = Type.Object(identityFields, { 'x-response-description': 'The identity document, verified (keys in hex)' })
 export const IdentityParams = Type.Object({ idDocumentCID: Cid })
-export const IdentityListResponse = Type.Object({ idDocumentList: Type.Array(Type.Object(identityFields)) }, { 'x-response-description': 'The identities this node holds, a page of them' })
+export const IdentityListResponse = Type.Object({
+  idDocumentList: Type.Array(Type.Object(identityFields)),
+  total: Type.Integer({ description: 'How many identities this node holds (an addition to the original\'s answer)' }),
+}, { 'x-response-description': 'The identities this node holds, a page of them' })
 
 const Beneficiary = Type.Union([Cid, Type.Literal('')], { description: 'Identity CID of the beneficiary the secret will be released to ("" or absent: none)' })
 export const OrderRequest = Type.Object({
@@ -208,7 +211,10 @@ export const AuditEntry = Type.Object({
   actor: NullableText,
   detail: NullableText,
 })
-export const AuditListResponse = Type.Object({ auditList: Type.Array(AuditEntry, { description: 'Oldest first' }) }, { 'x-response-description': 'The custody audit trail, a page of it' })
+export const AuditListResponse = Type.Object({
+  auditList: Type.Array(AuditEntry, { description: 'Oldest first' }),
+  total: Type.Integer({ description: 'How many entries the trail holds (with op: of that operation)' }),
+}, { 'x-response-description': 'The custody audit trail, a page of it' })
 
 /** Each operation's summary and description in the OpenAPI document (src/http/app.ts adds them to the routes). */
 export const OPERATIONS = {
@@ -265,6 +271,8 @@ export interface IdentityService {
   create (name: string, options?: AbortOptions): Promise<{ idDocumentCID: string }>
   get (idDocumentCID: string, options?: AbortOptions): Promise<IdentityView>
   list (query: ListQuery, options?: AbortOptions): Promise<IdentityView[]>
+  /** How many identities `list` pages through (those this node holds). */
+  count (options?: AbortOptions): Promise<number>
 }
 
 export interface OrderService {
@@ -282,6 +290,8 @@ export interface FulfilService {
 export interface AuditService {
   /** Oldest first. */
   list (query: AuditQuery, options?: AbortOptions): Promise<AuditEntryView[]>
+  /** How many entries `list` pages through (with `op`: of that operation). */
+  count (query: Pick<AuditQuery, 'op'>, options?: AbortOptions): Promise<number>
 }
 
 export interface NodeServices {

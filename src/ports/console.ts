@@ -1,7 +1,7 @@
 /**
  * The read-only API the web console (console/, served under /ui) needs beside the original
  * D-TA's: the node described in one answer (`GET /v1/node`), a page of order summaries with their
- * state and a search by reference or part CID (`GET /v1/order/summaries`), and an order's chain
+ * state, sorted by any column, and a search by reference, part CID or beneficiary CID (`GET /v1/order/summaries`), and an order's chain
  * with the node's own verdict on each part (`GET /v1/order/{ref}/chain`). One TypeBox schema per
  * shape, as in ports/api.ts: it validates, types the services and feeds the OpenAPI document.
  *
@@ -16,6 +16,7 @@
 import { Type } from 'typebox'
 import type { Static } from 'typebox'
 import type { AbortOptions } from './common.ts'
+import type { OrderSortKey, SortDirection } from './state.ts'
 import { Cid, ExtensionMap, ListQuery, Reference, StatusResponse } from './api.ts'
 
 const Nullable = (description: string) => Type.Union([Type.String(), Type.Null()], { description })
@@ -38,6 +39,14 @@ const ExtensionFieldView = Type.Object({
   example: Type.Optional(Type.String()),
 })
 
+const CheckpointSignature = Type.Object({
+  name: Type.String({ description: 'The key name of the signature line' }),
+  keyId: Type.String({ description: 'Its key ID, 8 hex digits' }),
+  kind: Type.Union([Type.Literal('log'), Type.Literal('witness'), Type.Literal('other')], { description: 'log: the log\'s own key (its origin); witness: a milagro-dta/witness/<CID> cosignature; other: any other key' }),
+  witnessCID: Nullable('The witness node\'s identity CID (from its key name); null unless a witness'),
+  cosignedAt: Type.Union([Type.Integer(), Type.Null()], { description: 'When the witness cosigned (Unix seconds, from the cosignature); null unless a witness' }),
+})
+
 export const NodeResponse = Type.Object({
   ...StatusResponse.properties,
   ...NodeDetailsFields,
@@ -57,7 +66,10 @@ export const NodeResponse = Type.Object({
       secretAnswer: Type.Array(ExtensionFieldView),
     }),
   }),
-  /** The node's transparency log (docs/log.md), when it keeps one: its key and latest signed checkpoint. */
+  /**
+   * The node's transparency log (docs/log.md), when it keeps one: its key and latest signed
+   * checkpoint — with witnesses configured, the newest one a quorum of them cosigned.
+   */
   transparencyLog: Type.Optional(Type.Object({
     origin: Type.String(),
     verifierKey: Type.String(),
@@ -65,8 +77,15 @@ export const NodeResponse = Type.Object({
     rootHash: Type.String({ description: 'base64' }),
     /** The signed note as served at GET /v1/log/checkpoint. */
     checkpoint: Type.String(),
-    /** The names of the keys that signed it: the log's own (witness cosignatures would be more lines). */
+    /** The names of the keys that signed it, in the note's order. */
     signedBy: Type.Array(Type.String()),
+    signatures: Type.Array(CheckpointSignature, { description: 'Each signature line of the checkpoint, named' }),
+    witnesses: Type.Optional(Type.Object({
+      configured: Type.Array(Type.String(), { description: 'The key names of the witnesses this log asks (node.witnesses)' }),
+      quorum: Type.Integer({ description: 'How many of them must cosign (node.witnessQuorum)' }),
+      cosigned: Type.Boolean({ description: 'true: the checkpoint above carries a quorum of their cosignatures; false: they could not be had now (failure), it is the log\'s own' }),
+      failure: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    }, { description: 'Present when witnesses are configured' })),
   })),
 }, { 'x-response-description': 'This node: its status, the fiduciary it uses, whether authentication is on, its plugin and the extension fields it takes' })
 
@@ -99,9 +118,18 @@ export const OrderSummary = Type.Object({
   orderPart4CID: NullableText,
 })
 
+/** The columns of the console's Orders table, each a sort key of the state port (src/ports/state.ts OrderSortKey). */
+export const OrderSortColumn = Type.Union([Type.Literal('reference'), Type.Literal('created'), Type.Literal('plugin'), Type.Literal('beneficiary'), Type.Literal('state')], {
+  default: 'created',
+  description: 'The column to sort by, in byte order of its text: reference; created (ties in the order they were stored); plugin; beneficiary (orders without one first); state (ordered, redeemed, released). Ties are broken by reference.',
+})
+
 export const OrderSummaryQuery = Type.Object({
-  ...ListQuery.properties,
-  search: Type.Optional(Type.Union([Reference, Cid], { description: 'An order reference, or the CID of one of its parts: answers that order alone' })),
+  page: ListQuery.properties.page,
+  perPage: ListQuery.properties.perPage,
+  sort: OrderSortColumn,
+  direction: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc', description: 'asc or desc; desc is exactly the reverse of asc' }),
+  search: Type.Optional(Type.Union([Reference, Cid], { description: 'An order reference (that order alone), or a CID: the order one of whose parts it is, or the orders whose beneficiary it is (sorted and paged)' })),
 }, { additionalProperties: false })
 
 export const OrderSummaryList = Type.Object({
@@ -141,7 +169,7 @@ export const OrderChainResponse = Type.Object({
 
 export const CONSOLE_OPERATIONS = {
   node: { operationId: 'getNode', summary: 'This node, for the console', description: 'The status, the connected peers, the fiduciary this node uses, whether authentication is on, the plugin and its extension fields. Needs a token when authentication is on.' },
-  orderSummaries: { operationId: 'listOrderSummaries', summary: 'A page of this node\'s orders with their state', description: 'Each order\'s reference, time, plugin, beneficiary, state (ordered, redeemed, released) and part CIDs; search by reference or part CID.' },
+  orderSummaries: { operationId: 'listOrderSummaries', summary: 'A page of this node\'s orders with their state', description: 'Each order\'s reference, time, plugin, beneficiary, state (ordered, redeemed, released) and part CIDs, sorted by any of those columns (sort, direction); search by reference, part CID or beneficiary CID.' },
   orderChain: { operationId: 'getOrderChain', summary: 'An order\'s chain, verified by this node', description: 'Each part\'s signer, recipients, time and link, and the result of this node\'s checks (signature, link, content, commitment proof, released seed). Never the secret.' },
 } as const
 
@@ -156,6 +184,7 @@ export type OrderChainResponse = Static<typeof OrderChainResponse>
 
 /** The console's read-only views of this node's (principal) orders. */
 export interface OrderViewService {
-  summaries (query: { page: number, perPage: number, sortBy: 'dateCreatedAsc' | 'dateCreatedDesc', search?: string }, options?: AbortOptions): Promise<OrderSummaryList>
+  /** `page` zero-based; `search` an order reference or a part or beneficiary CID. */
+  summaries (query: { page: number, perPage: number, sort: OrderSortKey, direction: SortDirection, search?: string }, options?: AbortOptions): Promise<OrderSummaryList>
   chain (orderReference: string, options?: AbortOptions): Promise<OrderChainResponse>
 }

@@ -71,6 +71,20 @@ export interface LogService {
   key (options?: AbortOptions): Promise<LogKeyResponse>
   /** The bytes of a document that is a leaf of the log (LOG_LEAF_NOT_FOUND for any other). */
   document (cid: string, options?: AbortOptions): Promise<Uint8Array>
+  /** With witnesses configured (node.witnesses): who they are, and the checkpoints they cosign. */
+  readonly witnesses?: LogWitnesses
+}
+
+export interface LogWitnesses {
+  /** The witnesses' key names (`milagro-dta/witness/<CID>`), as configured. */
+  readonly names: readonly string[]
+  /** How many of them must cosign a checkpoint (node.witnessQuorum). */
+  readonly quorum: number
+  /**
+   * The newest checkpoint a quorum cosigned — the stored one, asking the witnesses once if it is
+   * newer than the last they cosigned; LOG_WITNESS_QUORUM when they cannot be had.
+   */
+  cosigned (options?: AbortOptions): Promise<{ size: number, note: string }>
 }
 
 export const WitnessKeyResponse = Type.Object({

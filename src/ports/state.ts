@@ -41,6 +41,36 @@ export interface PageRequest {
   sortBy?: SortBy
 }
 
+/**
+ * The columns an order list sorts by (the console's Orders table), in byte order of the text
+ * (SQLite's BINARY, PostgreSQL's "C" collation — the same on both backends):
+ * - `reference`; `created` (createdAt, ties in insertion order, as `sortBy`); `plugin`;
+ * - `beneficiary`: the beneficiary's CID, rows without one first;
+ * - `state`: `ordered` (no part 4) < `redeemed` (part 4 recorded and its entitled recipient — the
+ *   beneficiary, else the principal — is an identity this repository holds the seed of) <
+ *   `released` (part 4 recorded for anyone else), which is also their alphabetical order.
+ * Ties (all but `reference` and `created`) are broken by reference, so the order is total and
+ * paging stable; `desc` is exactly the reverse of `asc`, ties included.
+ */
+export type OrderSortKey = 'reference' | 'created' | 'plugin' | 'beneficiary' | 'state'
+export const ORDER_SORT_KEYS: readonly OrderSortKey[] = ['reference', 'created', 'plugin', 'beneficiary', 'state']
+export type SortDirection = 'asc' | 'desc'
+export const SORT_DIRECTIONS: readonly SortDirection[] = ['asc', 'desc']
+
+/** Which orders of a role a list or a count covers: all, or those with `cid` as a part CID or as beneficiary. */
+export interface OrderFilter {
+  /** The CID of one of an order's parts 1..4, or of its beneficiary (1..512 characters, else STATE_BAD_RECORD). */
+  cid?: string
+}
+
+/**
+ * A page of orders: with `orderBy`, sorted by that column (unknown key or direction:
+ * STATE_BAD_PAGE) and `sortBy` ignored; without, by creation time as `sortBy` says.
+ */
+export interface OrderPageRequest extends PageRequest, OrderFilter {
+  orderBy?: { key: OrderSortKey, direction: SortDirection }
+}
+
 // ── record ids for sealed seeds ─────────────────────────────────────────────────────────────────
 
 /** The custody record id of an identity's root seed. */
@@ -208,13 +238,14 @@ export interface OrderRepository {
    * not recorded (it still answers its own part 3, and `seed.released` is appended).
    */
   setOrderPart4 (role: OrderRole, reference: string, part: { part4Cid: string, part3Cid?: string, releasedTo?: string, extension?: Readonly<Extension> }, options?: AbortOptions): Promise<OrderRecord>
-  listOrders (role: OrderRole, page: PageRequest, options?: AbortOptions): Promise<OrderRecord[]>
-  countOrders (role: OrderRole, options?: AbortOptions): Promise<number>
   /**
-   * The order of `role` one of whose parts 1..4 is `cid`, or undefined (the console's search by
-   * CID). A scan of that role's rows: the part CIDs are not indexed, and a node's own orders are few.
+   * A page of a role's orders (OrderPageRequest), all or those matching `cid` (the console's
+   * search by part or beneficiary CID: the beneficiary is indexed; the part CIDs are not, a scan
+   * of the role's rows — a node's own orders are few).
    */
-  findOrderByPartCid (role: OrderRole, cid: string, options?: AbortOptions): Promise<OrderRecord | undefined>
+  listOrders (role: OrderRole, page: OrderPageRequest, options?: AbortOptions): Promise<OrderRecord[]>
+  /** How many orders `listOrders` with the same filter pages through. */
+  countOrders (role: OrderRole, filter?: OrderFilter, options?: AbortOptions): Promise<number>
 }
 
 // ── sealed seeds ────────────────────────────────────────────────────────────────────────────────
@@ -336,6 +367,8 @@ export interface AuditLog {
   appendAudit (entry: NewAuditEntry, options?: AbortOptions): Promise<AuditEntry>
   /** Oldest first (id order); with `op`, only the entries of that operation. */
   listAudit (query: { page: number, perPage: number, op?: AuditOp }, options?: AbortOptions): Promise<AuditEntry[]>
+  /** How many entries `listAudit` with the same `op` pages through. */
+  countAudit (filter?: { op?: AuditOp }, options?: AbortOptions): Promise<number>
 }
 
 // ── the whole repository ────────────────────────────────────────────────────────────────────────

@@ -4,7 +4,7 @@
  * `release.refused` — oldest first, paged like the other lists (zero-based `page`). The trail is
  * written only by the state repository and the services, inside the operations it records; the
  * API offers no way to add, change or remove an entry. `op` lists one operation's entries (the
- * console's filter).
+ * console's filter); `count` gives the total the console's pager shows.
  * @module
  */
 
@@ -18,6 +18,9 @@ export function createAuditService (deps: { state: StateRepository }): AuditServ
     async list (query: AuditQuery, options: AbortOptions = {}): Promise<AuditEntryView[]> {
       const rows = await state.listAudit({ page: query.page + 1, perPage: query.perPage, ...(query.op === undefined ? {} : { op: query.op }) }, options)
       return rows.map(row => ({ id: row.id, at: row.at, op: row.op, reference: row.reference, actor: row.actor, detail: row.detail }))
+    },
+    async count (query: Pick<AuditQuery, 'op'>, options: AbortOptions = {}): Promise<number> {
+      return await state.countAudit(query.op === undefined ? {} : { op: query.op }, options)
     },
   }
 }

@@ -28,5 +28,8 @@ export function createIdentityService (deps: { identities: Identities, state: St
       const rows = await state.listIdentities({ page: query.page + 1, perPage: query.perPage, sortBy: query.sortBy }, options)
       return await Promise.all(rows.map(async row => await identities.view(row.cid, options)))
     },
+    async count (options: AbortOptions = {}) {
+      return await state.countIdentities({}, options)
+    },
   }
 }

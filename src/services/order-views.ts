@@ -1,6 +1,7 @@
 /**
  * The console's read-only views of a principal's orders (src/ports/console.ts): a page of order
- * summaries with their state, a search by reference or part CID, and an order's chain with this
+ * summaries with their state, sorted by any column and searched by reference, part CID or
+ * beneficiary CID (both done by the state backend), and an order's chain with this
  * node's own verdict on each part.
  *
  * The verdict is the node's checks, made again on what it has stored — the same ones the principal
@@ -38,7 +39,7 @@ import type { HeldIdentity, Identities } from './identities.ts'
 
 export interface OrderViewComponents {
   documents: DocumentReader
-  state: Pick<StateRepository, 'getOrder' | 'listOrders' | 'countOrders' | 'findOrderByPartCid' | 'getIdentity'>
+  state: Pick<StateRepository, 'getOrder' | 'listOrders' | 'countOrders' | 'getIdentity'>
   identities: Pick<Identities, 'verifier' | 'keys' | 'held'>
   /** The principal identity this node acts as. */
   node: HeldIdentity
@@ -80,15 +81,17 @@ export function createOrderViewService (components: OrderViewComponents): OrderV
   }
 
   async function summaries (query: Parameters<OrderViewService['summaries']>[0], options: AbortOptions = {}): Promise<OrderSummaryList> {
-    if (query.search !== undefined) {
-      const search = query.search
-      const row = isOrderReference(search) ? await state.getOrder('principal', search, options) : await state.findOrderByPartCid('principal', search, options)
+    const search = query.search
+    if (search !== undefined && isOrderReference(search)) {
+      const row = await state.getOrder('principal', search, options)
       const found = row === undefined || row.part1Cid === null ? [] : [await summary(row as Row, options)]
       return { orders: query.page === 0 ? found : [], total: found.length }
     }
-    const rows = await state.listOrders('principal', { page: query.page + 1, perPage: query.perPage, sortBy: query.sortBy }, options)
+    // sorted, filtered and paged by the state backend (src/ports/state.ts OrderPageRequest)
+    const filter = search === undefined ? {} : { cid: search }
+    const rows = await state.listOrders('principal', { page: query.page + 1, perPage: query.perPage, orderBy: { key: query.sort, direction: query.direction }, ...filter }, options)
     const orders = await Promise.all(rows.filter((r): r is Row => r.part1Cid !== null).map(async r => await summary(r, options)))
-    return { orders, total: await state.countOrders('principal', options) }
+    return { orders, total: await state.countOrders('principal', filter, options) }
   }
 
   /** The identity of this node that reads part `n`: part 4 only its entitled recipient, others the principal or a held beneficiary. */

@@ -59,6 +59,7 @@ function spyServices (): { services: NodeServices, calls: Calls } {
       async create () { calls.identityCreate++; return { idDocumentCID: CID } },
       async get () { throw new DtaError('IDENTITY_NOT_FOUND') },
       async list () { calls.identityList++; return [] },
+      async count () { return 0 },
     },
     order: {
       async create () { calls.orderCreate++; return { orderReference: REFERENCE, commitment: '00', createdAt: 1, extension: {}, orderPart1CID: CID, orderPart2CID: CID } },
@@ -70,7 +71,7 @@ function spyServices (): { services: NodeServices, calls: Calls } {
       async order () { calls.fulfilOrder++; return { orderPart2CID: CID, extension: {} } },
       async secret () { calls.fulfilSecret++; return { orderPart4CID: CID, extension: {} } },
     },
-    audit: { async list () { calls.audit++; return [] } },
+    audit: { async list () { calls.audit++; return [] }, async count () { return 0 } },
   }
   return { services, calls }
 }

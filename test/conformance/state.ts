@@ -15,6 +15,7 @@ import { isDtaError } from '../../src/errors.ts'
 import type { ErrorCode } from '../../src/errors.ts'
 import { identitySeedRecordId, orderSeedRecordId, pluginSealRecordId } from '../../src/ports/state.ts'
 import type { NewFiduciaryOrder, NewOrder, StateRepository } from '../../src/ports/state.ts'
+import { orderListConformance } from './state-order-list.ts'
 
 export interface StateFixture {
   /** Opens the store under test; every call opens the same underlying data. */
@@ -297,19 +298,9 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         assert.ok(asc.every(o => o.role === 'principal'))
         await assert.rejects(state.listOrders('beneficiary' as never, { page: 1, perPage: 1 }), code('STATE_BAD_RECORD'))
       })
-
-      it('finds the order of a role by the CID of any of its parts', async () => {
-        const [p1, p2, p3, p4] = [cid(), cid(), cid(), cid()]
-        const o = await state.createOrder(principalOrder({ part1Cid: p1, part2Cid: p2, commitment: 'c' }))
-        await state.setOrderPart3('principal', o.reference, { part3Cid: p3 })
-        await state.setOrderPart4('principal', o.reference, { part4Cid: p4 })
-        for (const part of [p1, p2, p3, p4]) assert.equal((await state.findOrderByPartCid('principal', part))?.reference, o.reference, part)
-        assert.equal(await state.findOrderByPartCid('fiduciary', p1), undefined, 'per role')
-        assert.equal(await state.findOrderByPartCid('principal', cid()), undefined)
-        assert.equal(await state.findOrderByPartCid('principal', o.principalCid), undefined, 'a part CID, not any CID of the row')
-        await assert.rejects(state.findOrderByPartCid('beneficiary' as never, p1), code('STATE_BAD_RECORD'))
-      })
     })
+
+    orderListConformance(() => state, { cid, principalOrder, fakeSealed })
 
     describe('fiduciary orders (PROTOCOL §6)', () => {
       it('inserts the row, its seed and a seed.created audit entry together', async () => {
@@ -621,8 +612,12 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
         }
         assert.deepEqual(listed, resealed)
         assert.deepEqual(listed.slice(-3), mine)
+        assert.equal(await state.countAudit({ op: 'seed.resealed' }), resealed.length, 'the count of one operation')
+        assert.equal(await state.countAudit(), (await allAudit(state)).length, 'the count of all')
+        assert.equal(await state.countAudit({ op: 'custody.rotated' }), (await allAudit(state)).filter(e => e.op === 'custody.rotated').length)
         assert.ok((await state.listAudit({ page: 1, perPage: 100, op: 'order.refused' })).every(e => e.op === 'order.refused'))
         await assert.rejects(state.listAudit({ page: 1, perPage: 10, op: 'seed.deleted' as never }), code('STATE_BAD_RECORD'))
+        await assert.rejects(state.countAudit({ op: 'seed.deleted' as never }), code('STATE_BAD_RECORD'))
       })
 
       it('refuses unknown operations and long details', async () => {
@@ -636,7 +631,7 @@ export function stateConformance (name: string, factory: () => Promise<StateFixt
           for (const k of Object.getOwnPropertyNames(p)) methods.add(k)
         }
         const auditMethods = [...methods].filter(m => /audit/i.test(m))
-        assert.deepEqual(auditMethods.sort(), ['appendAudit', 'listAudit'])
+        assert.deepEqual(auditMethods.sort(), ['appendAudit', 'countAudit', 'listAudit'])
       })
     })
 

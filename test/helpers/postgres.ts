@@ -34,7 +34,8 @@ export interface TestPostgres {
   readonly dir: string
   readonly socketDir: string
   /** A new database and its own login role with a random password. */
-  createDatabase (): Promise<TestDatabase>
+  /** With `icuLocale` (e.g. 'en-US'), the database's default collation is that ICU locale's, not byte order. */
+  createDatabase (options?: { icuLocale?: string }): Promise<TestDatabase>
   /** Runs SQL as the superuser (psql -v ON_ERROR_STOP=1); returns stdout without its last newline. */
   psql (sql: string, database?: string): Promise<string>
   /** Sets a server setting that a reload applies (ALTER SYSTEM; `null` resets it) and waits until new sessions see it. */
@@ -95,13 +96,14 @@ export async function startPostgres (): Promise<TestPostgres> {
     dir,
     socketDir: dir,
     psql,
-    async createDatabase () {
+    async createDatabase (options = {}) {
       const n = ++databases
       const role = `milagro_${process.pid}_${n}`
       const database = `dta_${process.pid}_${n}`
       const password = randomBytes(18).toString('base64url')
       await psql(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`)
-      await psql(`CREATE DATABASE ${database} OWNER ${role}`)
+      const icu = options.icuLocale === undefined ? '' : ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale}'`
+      await psql(`CREATE DATABASE ${database} OWNER ${role}${icu}`)
       return { url: `postgres://${role}@/${database}?host=${dir}`, password, role, database }
     },
     async reload (setting, value) {

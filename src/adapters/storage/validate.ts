@@ -13,8 +13,8 @@
 import { SORT_BY_VALUES } from '../../ports/common.ts'
 import { DtaError } from '../../errors.ts'
 import { sealedRecordKeyId } from '../../core/sealed-record.ts'
-import { AUDIT_OPS, MAX_PER_PAGE } from '../../ports/state.ts'
-import type { AuditOp, NewOrder, OrderRecord, OrderRole } from '../../ports/state.ts'
+import { AUDIT_OPS, MAX_PER_PAGE, ORDER_SORT_KEYS, SORT_DIRECTIONS } from '../../ports/state.ts'
+import type { AuditOp, NewOrder, OrderPageRequest, OrderRecord, OrderRole, OrderSortKey } from '../../ports/state.ts'
 
 /** Identifiers, names and CIDs: 1..512 characters. */
 export const MAX_TEXT = 512
@@ -91,6 +91,16 @@ export function pageArgs (page: { page: number, perPage: number, sortBy?: unknow
     throw new DtaError('STATE_BAD_PAGE', `sortBy must be one of ${SORT_BY_VALUES.join(', ')}`)
   }
   return { limit: page.perPage, offset: (page.page - 1) * page.perPage, desc: page.sortBy === 'dateCreatedDesc' }
+}
+
+/** `pageArgs` of an order list, with the column it sorts by (`sortBy` is `created`) and its filter. */
+export function orderPageArgs (page: OrderPageRequest): { limit: number, offset: number, desc: boolean, key: OrderSortKey, cid: string | null } {
+  const cid = page.cid === undefined ? null : text(page.cid, 'cid')
+  if (page.orderBy === undefined) return { ...pageArgs(page), key: 'created', cid }
+  const { key, direction } = page.orderBy as { key: unknown, direction: unknown }
+  if (!ORDER_SORT_KEYS.includes(key as never)) throw new DtaError('STATE_BAD_PAGE', `orderBy.key must be one of ${ORDER_SORT_KEYS.join(', ')}`)
+  if (!SORT_DIRECTIONS.includes(direction as never)) throw new DtaError('STATE_BAD_PAGE', `orderBy.direction must be ${SORT_DIRECTIONS.join(' or ')}`)
+  return { ...pageArgs({ page: page.page, perPage: page.perPage }), desc: direction === 'desc', key: key as OrderSortKey, cid }
 }
 
 /** The keyset cursor of `listSeeds`: a record id, '' (before every id) when absent. */

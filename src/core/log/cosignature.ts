@@ -105,6 +105,37 @@ export function cosignedBy (note: string, witnesses: readonly CosignatureVerifie
   return out
 }
 
+/** One signature line of a checkpoint, described (the console's node view): whose key, and a cosignature's time. */
+export interface CheckpointSigner {
+  readonly name: string
+  /** The key ID, 8 hex digits. */
+  readonly keyId: string
+  /** `log`: the log's own key (named by its origin); `witness`: a `milagro-dta/witness/<CID>` key; `other`: any other key. */
+  readonly kind: 'log' | 'witness' | 'other'
+  /** The witness node's identity CID, from its key name; null for the others. */
+  readonly witnessCID: string | null
+  /** A witness's cosignature/v1 time (Unix seconds), read from the signature; null for the others. */
+  readonly cosignedAt: number | null
+}
+
+/**
+ * Names each signature line of a signed checkpoint note (format only: the caller verified the
+ * note — the log signed it, the witnessing checked each cosignature when it got it).
+ */
+export function checkpointSigners (note: string, origin: string): CheckpointSigner[] {
+  return parseNote(note).signatures.map(s => {
+    const witness = s.name !== origin && s.name.startsWith(WITNESS_PREFIX)
+    const timed = witness && s.signature.length === TIMESTAMP_BYTES + ED25519_SIGNATURE_BYTES
+    return {
+      name: s.name,
+      keyId: s.keyId.toString(16).padStart(8, '0'),
+      kind: s.name === origin ? 'log' : witness ? 'witness' : 'other',
+      witnessCID: witness ? s.name.slice(WITNESS_PREFIX.length) : null,
+      cosignedAt: timed ? Number(new DataView(s.signature.buffer, s.signature.byteOffset, TIMESTAMP_BYTES).getBigUint64(0, false)) : null,
+    }
+  })
+}
+
 /** Adds signature lines to a signed note (each line ends in LF; lines already there are not repeated). */
 export function addSignatureLines (note: string, lines: readonly string[]): string {
   const have = new Set(parseNote(note).signatures.map(s => s.line))

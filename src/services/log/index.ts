@@ -134,6 +134,7 @@ export function createLogService (log: TransparencyLog, documents: Pick<Document
       if (await log.leafType(cid, options) === undefined) throw new DtaError('LOG_LEAF_NOT_FOUND', cid)
       return await documents.get(cid, options)
     },
+    ...(witnessing === undefined ? {} : { witnesses: { names: witnessing.names, quorum: witnessing.quorum, cosigned: async (options?: AbortOptions) => await witnessing.cosigned(options) } }),
   }
 }
 

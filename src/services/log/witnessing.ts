@@ -27,6 +27,9 @@ export interface ConfiguredWitness {
 }
 
 export interface Witnessing {
+  /** The witnesses' key names, in configuration order. */
+  readonly names: readonly string[]
+  readonly quorum: number
   /** The newest checkpoint cosigned by a quorum, asking the witnesses if the stored one is newer. */
   cosigned (options?: AbortOptions): Promise<{ size: number, note: string }>
   /** `note` (the stored checkpoint of `size`) with the cosignatures got for it, if any. */
@@ -74,6 +77,8 @@ export function createWitnessing (log: Pick<TransparencyLog, 'checkpoint' | 'con
   }
 
   return {
+    names: witnesses.map(w => w.verifier.name),
+    quorum,
     async cosigned (options = {}) {
       for (;;) {
         const stored = await log.checkpoint(options)

@@ -6,7 +6,9 @@
  *   it) and redeemed through the forms: the chain shows 4 verified parts;
  * - the secret is nowhere in the page (DOM, inputs, storage) until "Reveal", and nowhere again
  *   once hidden;
- * - the orders list (state, sort, search by part CID) and the audit trail filtered by operation;
+ * - the orders list: state, sorted by each column (the header buttons with aria-sort, from the
+ *   keyboard too, and the narrow layout's Sort menu), searched by part CID and by beneficiary CID;
+ *   the audit trail filtered by operation;
  * - keyboard: the skip link, the navigation, the focus moved to each view's heading;
  * - the order view's load time with a 4-part chain, measured and reported (no assertion on it);
  * - a part whose stored bytes were altered on disk is shown as failed, with the node's code;
@@ -82,6 +84,8 @@ describe('the web console in Chromium, on a multi node with authentication off',
     assert.match(text, /Authentication\s+Off/)
     assert.match(text, /Transparency log/)
     assert.ok(text.includes(`milagro-dta/log/${node.cid}`), 'the log\'s origin, and its latest checkpoint')
+    assert.match(await page.locator('#log-signatures').innerText(), /the log's own key/)
+    assert.match(await page.locator('#log-witnesses').innerText(), /none configured/)
     await checkPage('node', async () => { await heading('Node') })
   })
 
@@ -139,24 +143,59 @@ describe('the web console in Chromium, on a multi node with authentication off',
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Reveal the secret')
   })
 
-  it('lists the orders with their state, sorts them and finds one by a part CID', async () => {
+  it('lists the orders with their state, sorts them by each column (headers, keyboard, the narrow Sort menu), finds them by part and beneficiary CID', async () => {
     const second = await node.ok<{ orderReference: string }>('/v1/order', { extension: { coin: '1' } })
+    const bob = await node.ok<{ idDocumentCID: string }>('/v1/identity', { name: 'bob' })
+    const forBob = await node.ok<{ orderReference: string }>('/v1/order', { beneficiaryIDDocumentCID: bob.idDocumentCID, extension: { coin: '1' } })
     const chain = await node.ok<{ parts: Array<{ cid: string }> }>(`/v1/order/${reference}/chain`)
     await page.goto(ui('orders'))
     await heading('Orders')
     const rows = page.locator('table.list tbody tr')
-    await rows.nth(1).waitFor()
-    assert.match(await rows.nth(0).innerText(), new RegExp(`${second.orderReference}[\\s\\S]*ordered`), 'newest first')
-    assert.match(await rows.nth(1).innerText(), new RegExp(`${reference}[\\s\\S]*redeemed[\\s\\S]*this node`))
-    await checkPage('orders', async () => { await rows.nth(1).waitFor() })
-    await page.getByRole('button', { name: /Created/ }).click()
-    await page.locator('th[aria-sort="ascending"]').waitFor()
-    assert.match(await rows.nth(0).innerText(), new RegExp(reference), 'oldest first')
-    await page.getByLabel('Search by order reference or part CID').fill(chain.parts[3]!.cid)
+    const references = async (): Promise<string[]> => (await page.locator('table.list tbody td[data-label="Reference"]').allInnerTexts()).map(t => t.trim())
+    await rows.nth(2).waitFor()
+    assert.match(await rows.nth(0).innerText(), new RegExp(`${forBob.orderReference}[\\s\\S]*ordered`), 'newest first')
+    assert.match(await rows.nth(2).innerText(), new RegExp(`${reference}[\\s\\S]*redeemed[\\s\\S]*this node`))
+    assert.equal(await page.locator('th[aria-sort="descending"]', { hasText: 'Created' }).count(), 1, 'newest first, said to assistive technology')
+    assert.equal(await page.locator('th[aria-sort]').count(), 1, 'aria-sort on the sorted column only')
+    await checkPage('orders', async () => { await rows.nth(2).waitFor() })
+
+    await page.getByRole('button', { name: /^Created/ }).click()
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'Created' }).waitFor()
+    assert.deepEqual(await references(), [reference, second.orderReference, forBob.orderReference], 'oldest first')
+    await page.getByRole('button', { name: /^State, sort state: ordered/ }).click()
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'State' }).waitFor()
+    assert.deepEqual(await references(), [...[second.orderReference, forBob.orderReference].sort(), reference], 'ordered first, ties by reference')
+    // from the keyboard: the header button takes Enter (a native button), and the focus stays on it
+    await page.getByRole('button', { name: /^State/ }).focus()
+    await page.keyboard.press('Enter')
+    await page.locator('th[aria-sort="descending"]', { hasText: 'State' }).waitFor()
+    assert.deepEqual(await references(), [reference, ...[second.orderReference, forBob.orderReference].sort().reverse()])
+    await page.getByRole('button', { name: /^Beneficiary/ }).click()
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'Beneficiary' }).waitFor()
+    assert.equal((await references())[2], forBob.orderReference, 'orders without a beneficiary first')
+    assert.match(await page.locator('caption').innerText(), /3 orders, beneficiary A to Z, none first/)
+
+    // the narrow layout: no header row to press, the Sort menu instead
+    await page.setViewportSize({ width: 390, height: 844 })
+    const menu = page.getByLabel('Sort', { exact: true })
+    assert.ok(await menu.isVisible())
+    await menu.selectOption('reference:desc')
+    await page.locator('caption', { hasText: 'reference descending' }).waitFor()
+    assert.deepEqual(await references(), [reference, second.orderReference, forBob.orderReference].sort().reverse())
+    assert.deepEqual(await axe(page), [], 'axe on the narrow list sorted by reference')
+    await page.setViewportSize({ width: 1280, height: 800 })
+    assert.equal(await menu.isVisible(), false, 'the menu is for the narrow layout only')
+
+    const search = page.getByLabel('Search by order reference, part CID or beneficiary CID')
+    await search.fill(chain.parts[3]!.cid)
     await page.getByRole('button', { name: 'Search' }).click()
     await page.locator('caption', { hasText: '1 order matching the search' }).waitFor()
-    assert.equal(await rows.count(), 1)
-    assert.match(await rows.nth(0).innerText(), new RegExp(reference))
+    assert.deepEqual(await references(), [reference])
+    await search.fill(bob.idDocumentCID)
+    await page.getByRole('button', { name: 'Search' }).click()
+    await page.waitForFunction((ref) => document.querySelector('table.list tbody td[data-label="Reference"]')?.textContent.trim() === ref, forBob.orderReference)
+    assert.deepEqual(await references(), [forBob.orderReference], 'by the beneficiary\'s CID')
+    assert.deepEqual(watched.problems, [])
   })
 
   it('shows the audit trail, filtered by operation', async () => {

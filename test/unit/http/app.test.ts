@@ -87,6 +87,8 @@ describe('HTTP API, multi node', () => {
     const names = (list.body.idDocumentList as Array<{ authenticationReference: string }>).map(i => i.authenticationReference)
     assert.deepEqual(names.slice(-2), ['lower', 'Upper'])
     assert.equal(names[0], 'api-test', 'the node identity comes first in ascending order')
+    assert.equal(list.body.total, names.length, 'the total, beside the original\'s idDocumentList')
+    assert.equal((await call('GET', '/v1/identity?perPage=1')).body.total, names.length, 'the total of all pages')
     // the original's rule: anything but dateCreatedAsc is newest first, its clients' misspelling too
     for (const sortBy of ['dateCreatedDesc', 'dateCreatedDsc', 'random']) {
       const desc = await call('GET', `/v1/identity?page=0&perPage=100&sortBy=${sortBy}`)

@@ -2,8 +2,9 @@
  * The read-only routes the web console needs (src/http/console-api.ts, src/services/order-views.ts),
  * in process (app.inject) on a real multi node (SQLite, local custody, Helia on loopback):
  * - GET /v1/node: the status plus peers, the fiduciary used, authentication off, the plugin's fields;
- * - GET /v1/order/summaries: states (ordered, redeemed), total, paging, both sort orders, search
- *   by reference and by each part CID, a bad search refused in words;
+ * - GET /v1/order/summaries: states (ordered, redeemed), total, paging, every sort column in both
+ *   directions, an unknown column refused in words, search by reference, by each part CID and by
+ *   beneficiary CID (paged), a bad search refused in words;
  * - GET /v1/order/{ref}/chain: four parts, each verified with its checks, and never the secret; an
  *   order released to a beneficiary held elsewhere: part 4 verified, unread, no secret offered;
  *   after a byte of part 3's block is flipped on disk, part 3 fails (DOCUMENT_CORRUPT) and the
@@ -80,6 +81,8 @@ describe('the console API on a multi node', () => {
     assert.equal(log.origin, `milagro-dta/log/${node.nodeCID}`)
     assert.ok(log.treeSize >= 2, 'at least the identity document and the log key statement')
     assert.deepEqual(log.signedBy, [log.origin])
+    assert.deepEqual(log.signatures.map(s => [s.name, s.kind]), [[log.origin, 'log']])
+    assert.equal(log.witnesses, undefined, 'no witnesses configured (test/unit/http/console-witness.test.ts has them)')
     const served = await node.app.inject({ method: 'GET', url: '/v1/log/checkpoint' })
     assert.ok(log.checkpoint.startsWith(`${log.origin}\n`))
     assert.ok(Number(served.body.split('\n')[1]) >= log.treeSize, 'the served checkpoint is the same one or a newer one')
@@ -100,11 +103,41 @@ describe('the console API on a multi node', () => {
     assert.equal(second.orderPart3CID, null)
     assert.equal(second.plugin, 'milagro')
     assert.equal(second.beneficiaryCID, null)
-    const asc = await get<OrderSummaryList>('/v1/order/summaries?perPage=2&sortBy=dateCreatedAsc')
+    const asc = await get<OrderSummaryList>('/v1/order/summaries?perPage=2&sort=created&direction=asc')
     assert.deepEqual(asc.body.orders.map(o => o.orderReference), placed.slice(0, 2).map(p => p.orderReference))
-    const page1 = await get<OrderSummaryList>('/v1/order/summaries?perPage=2&page=1&sortBy=dateCreatedAsc')
+    const page1 = await get<OrderSummaryList>('/v1/order/summaries?perPage=2&page=1&sort=created&direction=asc')
     assert.deepEqual(page1.body.orders.map(o => o.orderReference), [placed[2]!.orderReference])
     assert.equal(page1.body.total, 3)
+  })
+
+  it('GET /v1/order/summaries?sort=&direction=: every column, by the state backend; ties by reference', async () => {
+    const refs = placed.map(p => p.orderReference)
+    const byRef = [...refs].sort()
+    const list = async (query: string): Promise<string[]> => (await get<OrderSummaryList>(`/v1/order/summaries?perPage=100&${query}`)).body.orders.map(o => o.orderReference)
+    assert.deepEqual(await list('sort=reference&direction=asc'), byRef)
+    assert.deepEqual(await list('sort=reference&direction=desc'), [...byRef].reverse())
+    assert.deepEqual(await list('sort=plugin&direction=asc'), byRef, 'one plugin: ties by reference')
+    assert.deepEqual(await list('sort=beneficiary'), [...byRef].reverse(), 'direction desc by default')
+    const ordered = placed[1]!.orderReference
+    const redeemedFirst = [redeemed.orderReference, placed[2]!.orderReference].sort()
+    assert.deepEqual(await list('sort=state&direction=asc'), [ordered, ...redeemedFirst], 'ordered, then redeemed')
+    assert.deepEqual(await list('sort=state&direction=desc'), [...redeemedFirst.reverse(), ordered])
+  })
+
+  it('GET /v1/order/summaries refuses an unknown column or direction in words, and the original\'s sortBy (it is GET /v1/order\'s)', async () => {
+    for (const [query, message] of [
+      ['sort=principal', /sort must be "reference" or "created" or "plugin" or "beneficiary" or "state"/],
+      ['sort=reference%3B%20DROP%20TABLE%20orders', /sort must be "reference" or/],
+      ['direction=up', /direction must be "asc" or "desc"/],
+      ['sortBy=dateCreatedAsc', /unknown field "sortBy" \(did you mean sort\?\)/],
+    ] as const) {
+      const { status, body } = await get(`/v1/order/summaries?${query}`)
+      assert.equal(status, 422, query)
+      assert.equal(body.code, 'REQUEST_INVALID')
+      assert.match(body.message, message)
+    }
+    const original = await get<{ orderReference: string[] }>('/v1/order?sortBy=anything&perPage=100')
+    assert.equal(original.status, 200, 'GET /v1/order keeps its rule: any other sortBy is newest first')
   })
 
   it('GET /v1/order/summaries?search=: by reference or by any part CID; nothing else matches', async () => {
@@ -176,6 +209,13 @@ describe('the console API on a multi node', () => {
     assert.ok(part4.checks.includes('addressed to the entitled recipient and the fiduciary only'))
     const summaries = (await get<OrderSummaryList>(`/v1/order/summaries?search=${handOff.orderPart4CID}`)).body
     assert.deepEqual(summaries.orders.map(o => [o.state, o.beneficiaryCID]), [['released', bob]])
+    // the search by beneficiary: every order for bob, counted, sorted and paged like the list
+    const second = await order.create({ beneficiaryIDDocumentCID: bob })
+    const forBob = (await get<OrderSummaryList>(`/v1/order/summaries?search=${bob}&sort=reference&direction=asc`)).body
+    assert.deepEqual(forBob.orders.map(o => o.orderReference), [placedForBob.orderReference, second.orderReference].sort())
+    assert.equal(forBob.total, 2)
+    const page2 = (await get<OrderSummaryList>(`/v1/order/summaries?search=${bob}&sort=reference&direction=asc&perPage=1&page=1`)).body
+    assert.deepEqual(page2, { orders: [forBob.orders[1]], total: 2 })
   })
 
   it('GET /v1/audit?op=: one operation only; an unknown operation is refused naming the allowed ones', async () => {
@@ -183,6 +223,8 @@ describe('the console API on a multi node', () => {
     const all = (await get<{ auditList: Array<{ id: number, op: string }> }>('/v1/audit?perPage=100')).body.auditList
     assert.ok(body.auditList.length >= 2, 'one per redemption')
     assert.deepEqual(body.auditList, all.filter(e => e.op === 'seed.released'))
+    assert.equal(body.total, body.auditList.length, 'the total of that operation')
+    assert.equal((await get<{ total: number }>('/v1/audit?perPage=1')).body.total, all.length, 'the total of the whole trail')
     const bad = await get('/v1/audit?op=seed.deleted')
     assert.equal(bad.status, 422)
     assert.match(bad.body.message, /op must be "identity.created" or .*"release.refused"/)

@@ -59,6 +59,27 @@ describe('postgres state specifics', () => {
   let server: TestPostgres
   before(async () => { server = await pg() })
 
+  it('sorts the order list in byte order in a database whose collation is a language\'s (ICU en-US), as SQLite does', async () => {
+    const db = await server.createDatabase({ icuLocale: 'en-US' })
+    assert.equal(await server.psql("SELECT 'Zeta' < 'alpha'", db.database), 'f', 'the database itself orders by language')
+    const state = await openPostgresState({ url: db.url, password: db.password })
+    try {
+      const qm = (first: string, rest: string): string => `Qm${first}${rest.repeat(43)}`
+      const rows = [['alpha', qm('b', 'B')], ['Zeta', qm('a', 'a')], ['beta', qm('B', 'b')], ['Alpha', null]] as const
+      for (const [i, [plugin, beneficiaryCid]] of rows.entries()) {
+        await state.createOrder({ role: 'principal', reference: String(i).repeat(32), plugin, principalCid: qm('P', 'p'), fiduciaryCid: qm('F', 'f'), beneficiaryCid, part1Cid: qm(String(i + 1), 'x') })
+      }
+      const list = async (key: 'plugin' | 'beneficiary', direction: 'asc' | 'desc'): Promise<string[]> =>
+        (await state.listOrders('principal', { page: 1, perPage: 10, orderBy: { key, direction } })).map(o => key === 'plugin' ? o.plugin : String(o.beneficiaryCid))
+      assert.deepEqual(await list('plugin', 'asc'), ['Alpha', 'Zeta', 'alpha', 'beta'])
+      assert.deepEqual(await list('beneficiary', 'asc'), ['null', qm('B', 'b'), qm('a', 'a'), qm('b', 'B')])
+      assert.deepEqual(await list('beneficiary', 'desc'), [qm('b', 'B'), qm('a', 'a'), qm('B', 'b'), 'null'])
+      assert.equal(await state.countOrders('principal', { cid: qm('B', 'b') }), 1)
+    } finally {
+      await state.close()
+    }
+  })
+
   it('parses both URL forms and refuses a password, other parameters, a missing role or database', () => {
     assert.deepEqual(parseDatabaseUrl('postgres://dta@db.example:6543/custody'), { host: 'db.example', port: 6543, database: 'custody', user: 'dta' })
     assert.deepEqual(parseDatabaseUrl('postgresql://dta@/custody?host=/run/postgresql'),

@@ -20,7 +20,8 @@ import { isDtaError } from '../../../src/errors.ts'
 import type { ErrorCode } from '../../../src/errors.ts'
 import { createLocalKeyFile, openLocalCustody } from '../../../src/adapters/custody/local.ts'
 import { MIGRATIONS, openSqliteState } from '../../../src/adapters/storage/sqlite/index.ts'
-import { identitySeedRecordId, orderSeedRecordId } from '../../../src/ports/state.ts'
+import { orderBySql } from '../../../src/adapters/storage/order-list.ts'
+import { identitySeedRecordId, ORDER_SORT_KEYS, orderSeedRecordId } from '../../../src/ports/state.ts'
 import type { StateRepository } from '../../../src/ports/state.ts'
 import { fakeSealed, stateConformance } from '../../conformance/state.ts'
 
@@ -124,6 +125,22 @@ describe('sqlite state specifics', () => {
     assert.throws(() => db.prepare('UPDATE orders SET released_to = ? WHERE reference = ?').run(cidOf('X'), reference), /released to one recipient only/)
     assert.throws(() => db.prepare('UPDATE orders SET released_to = NULL WHERE reference = ?').run(reference), /released to one recipient only/)
     db.prepare('UPDATE orders SET released_to = ? WHERE reference = ?').run(cidOf('P'), reference) // the same value is no change
+    db.close()
+  })
+
+  it('schema v5: every sort column of the order list but state is read from an index, in its order (no sort step)', async () => {
+    const path = join(dir, 'plans.sqlite')
+    await (await openSqliteState({ path })).close()
+    const db = raw(path)
+    const sqlite = { bytes: '', param: () => '?' }
+    for (const key of ORDER_SORT_KEYS) {
+      for (const desc of [false, true]) {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM orders WHERE role = ? ORDER BY ${orderBySql(key, desc, sqlite)} LIMIT 10`).all('principal').map(r => String(r.detail)).join(' | ')
+        assert.match(plan, /USING INDEX/, `${key} ${desc ? 'desc' : 'asc'}`)
+        if (key === 'state') assert.match(plan, /TEMP B-TREE/, 'state is computed per row')
+        else assert.doesNotMatch(plan, /TEMP B-TREE/, `${key} ${desc ? 'desc' : 'asc'}: ${plan}`)
+      }
+    }
     db.close()
   })
 

@@ -36,6 +36,15 @@ export function createAuditLog (conn: PgConnection): AuditLog {
           : await q`SELECT id, at, op, reference, actor, detail FROM audit WHERE op = ${auditOp(query.op)} ORDER BY id ASC LIMIT ${limit} OFFSET ${offset}`
         return rows.map(row => toAudit(row as Row))
       })
+    },
+
+    async countAudit (filter: { op?: AuditOp } = {}, options?: AbortOptions): Promise<number> {
+      return await conn.run(options, async q => {
+        const [row] = filter.op === undefined
+          ? await q`SELECT count(*) AS n FROM audit`
+          : await q`SELECT count(*) AS n FROM audit WHERE op = ${auditOp(filter.op)}`
+        return (row as Row).n as number
+      })
     }
   }
 }

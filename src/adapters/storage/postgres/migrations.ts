@@ -16,6 +16,8 @@
  * - the transparency log (version 2, docs/log.md) is append-only as in SQLite: leaves inserted in
  *   index order and never changed, nodes never changed, the checkpoint and the checkpoints seen of
  *   other logs never back to a smaller tree or another root, evidence kept.
+ * - version 3 only adds the indexes that serve the order list's sort columns, the search by
+ *   beneficiary and the audit trail filtered by operation, in the "C" collation the list sorts in (src/adapters/storage/order-list.ts).
  * Text keys that are listed in order (record ids, plugin keys) use COLLATE "C": byte order of the
  * UTF-8 text, as the port promises and SQLite does, whatever the database's locale.
  * @module
@@ -198,6 +200,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX log_evidence_origin ON log_evidence (origin, id);
       CREATE TRIGGER log_evidence_no_change BEFORE UPDATE OR DELETE ON log_evidence FOR EACH ROW EXECUTE FUNCTION log_append_only();
       CREATE TRIGGER log_evidence_no_truncate BEFORE TRUNCATE ON log_evidence FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+    `
+  },
+  {
+    version: 3,
+    name: 'list indexes',
+    // created: orders_role_created; the others sort in byte order, which the UNIQUE (role,
+    // reference) index (the database's collation) does not give.
+    sql: `
+      CREATE INDEX orders_role_reference ON orders (role, reference COLLATE "C");
+      CREATE INDEX orders_role_plugin ON orders (role, plugin COLLATE "C", reference COLLATE "C");
+      CREATE INDEX orders_role_beneficiary ON orders (role, beneficiary_cid COLLATE "C" NULLS FIRST, reference COLLATE "C");
+      CREATE INDEX audit_op ON audit (op, id);
     `
   }
 ]

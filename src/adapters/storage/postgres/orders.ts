@@ -16,12 +16,16 @@
 import type { AbortOptions, Extension } from '../../../ports/common.ts'
 import { DtaError } from '../../../errors.ts'
 import { orderSeedRecordId } from '../../../ports/state.ts'
-import type { NewFiduciaryOrder, NewOrder, OrderRecord, OrderRepository, OrderRole, PageRequest } from '../../../ports/state.ts'
-import { badRecord, extension, MAX_COMMITMENT, newOrderRecord, optText, pageArgs, role, sealedBytes, text } from '../validate.ts'
+import type { NewFiduciaryOrder, NewOrder, OrderFilter, OrderPageRequest, OrderRecord, OrderRepository, OrderRole } from '../../../ports/state.ts'
+import { badRecord, extension, MAX_COMMITMENT, newOrderRecord, optText, orderPageArgs, role, sealedBytes, text } from '../validate.ts'
+import { orderBySql, orderFilterSql } from '../order-list.ts'
+import type { SqlDialect } from '../order-list.ts'
 import { writeAudit } from './audit.ts'
 import type { PgConnection, Q, Row } from './connection.ts'
 import { ORDER_COLUMNS, toOrder } from './rows.ts'
 import { insertSeed } from './seeds.ts'
+
+const POSTGRES: SqlDialect = { bytes: ' COLLATE "C"', param: n => `$${n}` }
 
 type OrderUpdate = Partial<Record<'part2_cid' | 'commitment' | 'beneficiary_cid' | 'part3_cid' | 'part4_cid' | 'extension', string | null>>
 
@@ -186,30 +190,24 @@ export function createOrderRepository (conn: PgConnection): OrderRepository {
       })
     },
 
-    async listOrders (r: OrderRole, page: PageRequest, options?: AbortOptions): Promise<OrderRecord[]> {
+    async listOrders (r: OrderRole, page: OrderPageRequest, options?: AbortOptions): Promise<OrderRecord[]> {
       return await conn.run(options, async q => {
         role(r)
-        const { limit, offset, desc } = pageArgs(page)
-        const order = desc ? 'created_at DESC, seq DESC' : 'created_at ASC, seq ASC'
-        const rows = await q.unsafe(`SELECT ${ORDER_COLUMNS} FROM orders WHERE role = $1 ORDER BY ${order} LIMIT $2 OFFSET $3`, [r, limit, offset], { prepare: true })
+        const { limit, offset, desc, key, cid } = orderPageArgs(page)
+        const filter = orderFilterSql(cid, 2, POSTGRES)
+        const n = 2 + filter.params.length
+        const rows = await q.unsafe(`SELECT ${ORDER_COLUMNS} FROM orders WHERE role = $1${filter.sql} ORDER BY ${orderBySql(key, desc, POSTGRES)} LIMIT $${n} OFFSET $${n + 1}`,
+          [r, ...filter.params, limit, offset], { prepare: true })
         return rows.map(row => toOrder(row as Row))
       })
     },
 
-    async countOrders (r: OrderRole, options?: AbortOptions): Promise<number> {
+    async countOrders (r: OrderRole, filter: OrderFilter = {}, options?: AbortOptions): Promise<number> {
       return await conn.run(options, async q => {
         role(r)
-        const [row] = await q`SELECT count(*) AS n FROM orders WHERE role = ${r}`
+        const where = orderFilterSql(filter.cid === undefined ? null : text(filter.cid, 'cid'), 2, POSTGRES)
+        const [row] = await q.unsafe(`SELECT count(*) AS n FROM orders WHERE role = $1${where.sql}`, [r, ...where.params], { prepare: true })
         return (row as Row).n as number
-      })
-    },
-
-    async findOrderByPartCid (r: OrderRole, cid: string, options?: AbortOptions): Promise<OrderRecord | undefined> {
-      return await conn.run(options, async q => {
-        role(r)
-        const part = text(cid, 'cid')
-        const [row] = await q.unsafe(`SELECT ${ORDER_COLUMNS} FROM orders WHERE role = $1 AND $2 IN (part1_cid, part2_cid, part3_cid, part4_cid) ORDER BY seq LIMIT 1`, [r, part], { prepare: true })
-        return row === undefined ? undefined : toOrder(row as Row)
       })
     }
   }

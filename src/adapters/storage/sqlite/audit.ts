@@ -40,6 +40,15 @@ export function createAuditLog (conn: SqliteConnection): AuditLog {
         return conn.stmt('SELECT id, at, op, reference, actor, detail FROM audit WHERE op = ? ORDER BY id ASC LIMIT ? OFFSET ?')
           .all(auditOp(query.op), limit, offset).map(row => toAudit(row as Row))
       })
+    },
+
+    async countAudit (filter: { op?: AuditOp } = {}, options?: AbortOptions): Promise<number> {
+      return await conn.run(options, () => {
+        const row = filter.op === undefined
+          ? conn.stmt('SELECT count(*) AS n FROM audit').get()
+          : conn.stmt('SELECT count(*) AS n FROM audit WHERE op = ?').get(auditOp(filter.op))
+        return (row as Row).n as number
+      })
     }
   }
 }

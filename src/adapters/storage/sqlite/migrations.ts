@@ -16,6 +16,9 @@
  *   changed, nodes never changed, the checkpoint and the checkpoints seen of other logs never go
  *   back to a smaller tree (nor to another root at the same size), evidence is never removed.
  *
+ * - version 5 only adds the indexes that serve the order list's sort columns, the search by
+ *   beneficiary and the audit trail filtered by operation (src/adapters/storage/order-list.ts).
+ *
  * Version 3 is left to a migration developed in parallel; versions are applied in order of their
  * number, each once, so a database that got 4 first takes 3 when it arrives.
  * @module
@@ -171,6 +174,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX log_evidence_origin ON log_evidence (origin, id);
       CREATE TRIGGER log_evidence_no_update BEFORE UPDATE ON log_evidence BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END;
       CREATE TRIGGER log_evidence_no_delete BEFORE DELETE ON log_evidence BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END;
+    `
+  },
+  {
+    version: 5,
+    name: 'list indexes',
+    // reference: the UNIQUE (role, reference) index; created: orders_role_created. NULL
+    // beneficiaries come first in an ascending index, as orderBySql places them.
+    sql: `
+      CREATE INDEX orders_role_plugin ON orders (role, plugin, reference);
+      CREATE INDEX orders_role_beneficiary ON orders (role, beneficiary_cid, reference);
+      CREATE INDEX audit_op ON audit (op, id);
     `
   }
 ]

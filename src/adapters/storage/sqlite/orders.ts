@@ -17,13 +17,17 @@
 import type { AbortOptions, Extension } from '../../../ports/common.ts'
 import { DtaError } from '../../../errors.ts'
 import { orderSeedRecordId } from '../../../ports/state.ts'
-import type { NewFiduciaryOrder, NewOrder, OrderRecord, OrderRepository, OrderRole, PageRequest } from '../../../ports/state.ts'
-import { badRecord, extension, MAX_COMMITMENT, newOrderRecord, optText, pageArgs, role, sealedBytes, text } from '../validate.ts'
+import type { NewFiduciaryOrder, NewOrder, OrderFilter, OrderPageRequest, OrderRecord, OrderRepository, OrderRole } from '../../../ports/state.ts'
+import { badRecord, extension, MAX_COMMITMENT, newOrderRecord, optText, orderPageArgs, role, sealedBytes, text } from '../validate.ts'
+import { orderBySql, orderFilterSql } from '../order-list.ts'
+import type { SqlDialect } from '../order-list.ts'
 import { writeAudit } from './audit.ts'
 import type { SqliteConnection } from './connection.ts'
 import { ORDER_COLUMNS, toOrder } from './rows.ts'
 import type { Row } from './rows.ts'
 import { insertSeed } from './seeds.ts'
+
+const SQLITE: SqlDialect = { bytes: '', param: () => '?' }
 
 type OrderUpdate = Partial<Record<'part2_cid' | 'commitment' | 'beneficiary_cid' | 'part3_cid' | 'part4_cid' | 'extension' | 'released_to', string | null>>
 
@@ -187,29 +191,21 @@ export function createOrderRepository (conn: SqliteConnection): OrderRepository 
       })
     },
 
-    async listOrders (r: OrderRole, page: PageRequest, options?: AbortOptions): Promise<OrderRecord[]> {
+    async listOrders (r: OrderRole, page: OrderPageRequest, options?: AbortOptions): Promise<OrderRecord[]> {
       return await conn.run(options, () => {
         role(r)
-        const { limit, offset, desc } = pageArgs(page)
-        const order = desc ? 'created_at DESC, seq DESC' : 'created_at ASC, seq ASC'
-        return conn.stmt(`SELECT ${ORDER_COLUMNS} FROM orders WHERE role = ? ORDER BY ${order} LIMIT ? OFFSET ?`)
-          .all(r, limit, offset).map(row => toOrder(row as Row))
+        const { limit, offset, desc, key, cid } = orderPageArgs(page)
+        const filter = orderFilterSql(cid, 2, SQLITE)
+        return conn.stmt(`SELECT ${ORDER_COLUMNS} FROM orders WHERE role = ?${filter.sql} ORDER BY ${orderBySql(key, desc, SQLITE)} LIMIT ? OFFSET ?`)
+          .all(r, ...filter.params, limit, offset).map(row => toOrder(row as Row))
       })
     },
 
-    async countOrders (r: OrderRole, options?: AbortOptions): Promise<number> {
+    async countOrders (r: OrderRole, filter: OrderFilter = {}, options?: AbortOptions): Promise<number> {
       return await conn.run(options, () => {
         role(r)
-        return (conn.stmt('SELECT count(*) AS n FROM orders WHERE role = ?').get(r) as Row).n as number
-      })
-    },
-
-    async findOrderByPartCid (r: OrderRole, cid: string, options?: AbortOptions): Promise<OrderRecord | undefined> {
-      return await conn.run(options, () => {
-        role(r)
-        const part = text(cid, 'cid')
-        const row = conn.stmt(`SELECT ${ORDER_COLUMNS} FROM orders WHERE role = ? AND ? IN (part1_cid, part2_cid, part3_cid, part4_cid) ORDER BY seq LIMIT 1`).get(r, part)
-        return row === undefined ? undefined : toOrder(row as Row)
+        const where = orderFilterSql(filter.cid === undefined ? null : text(filter.cid, 'cid'), 2, SQLITE)
+        return (conn.stmt(`SELECT count(*) AS n FROM orders WHERE role = ?${where.sql}`).get(r, ...where.params) as Row).n as number
       })
     }
   }
