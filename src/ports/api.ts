@@ -199,13 +199,13 @@ export const ThresholdDocuments = Type.Record(Type.String({ pattern: CID_PATTERN
 const thresholdBase = { orderPart1CID: Cid, documentCID: Cid, documents: Type.Optional(ThresholdDocuments) }
 export const ThresholdRound1Request = Type.Object(thresholdBase, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
 export const ThresholdRound1Response = Type.Object({ round1CID: CidOut('CID of this fiduciary\'s round-1 package'), documents: Type.Optional(ThresholdDocuments) }, { 'x-response-description': 'Round 1: this fiduciary\'s commitments and proof of knowledge, signed, bound to the order' })
-export const ThresholdRound2Request = Type.Object({ ...thresholdBase, round1CIDs: Type.Array(Cid, { minItems: 2, maxItems: 18, description: 'Every fiduciary\'s round-1 package, in the order of part 1' }) }, { additionalProperties: false })
+export const ThresholdRound2Request = Type.Object({ ...thresholdBase, round1CIDs: Type.Array(Cid, { minItems: 2, maxItems: 18, description: 'Every fiduciary\'s round-1 package, in the order of part 1' }) }, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID, round1CIDs: [EXAMPLE_CID, EXAMPLE_CID] }] })
 export const ThresholdRound2Response = Type.Object({
   transcriptHash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the round-1 packages this fiduciary saw (docs/threshold.md)' }),
   shareCIDs: Type.Array(Type.String(), { maxItems: 18, description: 'The share for each fiduciary, in the order of part 1 ("" at this fiduciary\'s own place), each sealed to its recipient alone' }),
   documents: Type.Optional(ThresholdDocuments),
 }, { 'x-response-description': 'Round 2: one sealed share per other fiduciary, and the transcript hash' })
-export const ThresholdRound3Request = Type.Object({ ...thresholdBase, shareCIDs: Type.Array(Cid, { minItems: 1, maxItems: 17, description: 'The shares addressed to this fiduciary, in the order of their senders in part 1' }) }, { additionalProperties: false })
+export const ThresholdRound3Request = Type.Object({ ...thresholdBase, shareCIDs: Type.Array(Cid, { minItems: 1, maxItems: 17, description: 'The shares addressed to this fiduciary, in the order of their senders in part 1' }) }, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID, shareCIDs: [EXAMPLE_CID] }] })
 export const ThresholdRound3Response = Type.Object({ orderPart2CID: CidOut('CID of this fiduciary\'s part 2'), documents: Type.Optional(ThresholdDocuments) }, { 'x-response-description': 'Part 2: the group key, this fiduciary\'s verifying share and the transcript hash, its share sealed by custody' })
 
 export const AuditQuery = Type.Object({
