@@ -14,6 +14,7 @@ import { DtaError } from './errors.ts'
 import { cidV0Of } from './adapters/ipfs/unixfs.ts'
 import { createFailoverFiduciaryClient, createHttpFiduciaryClient } from './adapters/peer/http.ts'
 import { createFailoverLogReader, createHttpLogReader } from './adapters/peer/log-http.ts'
+import { createHttpThresholdClient } from './adapters/peer/threshold-http.ts'
 import type { Config } from './config/schema.ts'
 import { buildApp } from './http/app.ts'
 import { createBearerVerifier } from './http/auth.ts'
@@ -24,10 +25,10 @@ import { logDomainEvents } from './logging.ts'
 import { createPlugin } from './plugins/registry.ts'
 import type { NetworkDocumentStore } from './ports/document-store.ts'
 import type { DomainEvents } from './ports/events.ts'
-import type { FiduciaryClient } from './ports/peer.ts'
+import type { FiduciaryClient, ThresholdFiduciaryClient } from './ports/peer.ts'
 import type { LogReader } from './ports/log.ts'
 import type { StateRepository } from './ports/state.ts'
-import type { FulfilService, NodeServices, OrderService, StatusResponse } from './ports/api.ts'
+import type { FulfilService, NodeServices, OrderService, StatusResponse, ThresholdFulfilService } from './ports/api.ts'
 import type { NodeDetails, OrderViewService } from './ports/console.ts'
 import { createPluginContext } from './services/context.ts'
 import { createAuditService } from './services/audit.ts'
@@ -36,6 +37,8 @@ import { createHealthService } from './services/health.ts'
 import { Identities } from './services/identities.ts'
 import { createIdentityService } from './services/identity.ts'
 import { createOrderService } from './services/order.ts'
+import { createThresholdFulfilService } from './services/threshold-fulfil.ts'
+import { withThresholdOrders } from './services/threshold-order.ts'
 import { checkedFiduciary, LogChecker, openNodeLog, part4Check, withLogProofs } from './services/log/index.ts'
 import { createOrderViewService } from './services/order-views.ts'
 import { openCustody, openDocuments, openState, Resources, witnessConfig, withSetting } from './wiring.ts'
@@ -133,8 +136,10 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
     // the fiduciary this node orders from, for the console (GET /v1/node)
     let fiduciaryOf: { cid: string, url: string | null } | undefined
     let trusted: string[] = []
+    let thresholdFulfil: ThresholdFulfilService | undefined
     if (nodeType !== 'principal') {
       fulfil = createFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
+      thresholdFulfil = createThresholdFulfilService({ ...shared, state, custody, allowPrincipals: config.http.allowPrincipals, events })
       if (tlog !== undefined) fulfil = withLogProofs(fulfil, tlog.log, tlog.witnessing)
     }
     if (nodeType !== 'fiduciary') {
@@ -166,6 +171,16 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       }
       const checkPart4 = checker === undefined ? undefined : part4Check(cid => readers.get(cid), checker)
       order = createOrderService({ ...shared, state, fiduciary, fiduciaryCID, trustedFiduciaries, events, checkPart4 })
+      // threshold orders (docs/threshold.md): each fiduciary a set may name, at its URL (or this node itself)
+      const thresholdClients = new Map<string, ThresholdFiduciaryClient>()
+      for (const entry of config.node.thresholdFiduciaries) {
+        const at = entry.indexOf('=')
+        thresholdClients.set(entry.slice(0, at), createHttpThresholdClient({ url: entry.slice(at + 1), ...peer }))
+      }
+      if (thresholdFulfil !== undefined && fulfil !== undefined) {
+        thresholdClients.set(node.cid, { thresholdRound1: thresholdFulfil.round1, thresholdRound2: thresholdFulfil.round2, thresholdRound3: thresholdFulfil.round3, fulfillOrderSecret: fulfil.secret })
+      }
+      order = withThresholdOrders(order, { ...shared, state, fiduciaries: thresholdClients, events })
       orderViews = createOrderViewService({ documents, state, identities, node })
       fiduciaryOf = { cid: fiduciaryCID, url: fiduciaryCID === node.cid ? null : config.node.masterFiduciaryServer }
       trusted = [...trustedFiduciaries]
@@ -192,7 +207,7 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       fiduciaryURL: fiduciaryOf?.url ?? null,
       trustedFiduciaries: trusted,
     })
-    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, audit: createAuditService({ state }), health, log: tlog?.service, witness: tlog?.witness, details, orderViews }
+    const services: NodeServices = { nodeType, status, identity: createIdentityService({ identities, state, events }), order, fulfil, thresholdFulfil, audit: createAuditService({ state }), health, log: tlog?.service, witness: tlog?.witness, details, orderViews }
     const app = await buildApp({
       metrics,
       services,

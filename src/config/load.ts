@@ -305,6 +305,13 @@ function crossCheck (config: Plain, sources: Map<string, string>, problems: Prob
       if (cid === node.masterFiduciaryNodeID) problems.add('node.trustedFiduciaryServers', sources.get('node.trustedFiduciaryServers'), `names the master fiduciary ${cid}: its log is read at node.masterFiduciaryServer`)
     }
   }
+  if (Array.isArray(node.thresholdFiduciaries)) {
+    const named = new Set<string>()
+    for (const cid of node.thresholdFiduciaries.map(e => String(e).split('=')[0]!)) {
+      if (named.has(cid)) problems.add('node.thresholdFiduciaries', sources.get('node.thresholdFiduciaries'), `names ${cid} twice`)
+      named.add(cid)
+    }
+  }
   // the witness keys: each one a key of its kind, the quorums within their lists
   const keys = (setting: string, list: unknown, parse: (vkey: string) => unknown): number => {
     if (!Array.isArray(list)) return 0

@@ -102,6 +102,9 @@ export const NodeSchema = Type.Object({
   trustedFiduciaryServers: Type.Array(Type.String({ pattern: `^${CIDV0_PATTERN.slice(1, -1)}=${URL_PATTERN.slice(1)}`, formatHint: 'CID=URL (a trusted fiduciary\'s identity CID and its base URL)' }), {
     default: [], description: 'Where the log of each trusted fiduciary other than the master is read (CID=URL): a part 4 of a trusted fiduciary is redeemed only once it is found in that fiduciary\'s transparency log (docs/log.md), so a trusted fiduciary without an entry here (or the master fiduciary) cannot be redeemed from.'
   }),
+  thresholdFiduciaries: Type.Array(Type.String({ pattern: `^${CIDV0_PATTERN.slice(1, -1)}=${URL_PATTERN.slice(1)}`, formatHint: 'CID=URL (a fiduciary\'s identity CID and its base URL)' }), {
+    default: [], description: 'The fiduciaries a threshold order may name (POST /v1/order with extension.fiduciaries and extension.threshold, docs/threshold.md), each with the base URL this node calls it at. A fiduciary that is this node itself (multi mode) needs no entry.'
+  }),
   witnessFor: Type.Array(Type.String({ pattern: '^[^\\s+]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+={0,2}$', formatHint: 'a log\'s verifier key (name+hash+key, as GET /v1/log/key shows it)' }), {
     default: [], description: 'The logs this node witnesses: it cosigns their checkpoints at POST /v1/witness/add-checkpoint once each is consistent with the last it cosigned (docs/log.md, Witnesses). Empty: no witness endpoints.'
   }),

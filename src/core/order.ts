@@ -13,6 +13,7 @@
  */
 import { clone, create, equals } from '@bufbuild/protobuf'
 import { isCIDv0 as isCID, isOrderReference } from '../ports/common.ts'
+import { validateThresholdSections } from './threshold.ts'
 import { DtaError } from '../errors.ts'
 import { concatBytes, timingSafeEqual, toHex, wipe } from '../crypto/hash.ts'
 import { randomBytes } from '../crypto/random.ts'
@@ -21,7 +22,7 @@ import { decode, encode, toMillis } from '../envelope/codec.ts'
 import { decryptParsedEnvelope, DocumentType, parseEnvelope, sealEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
 import type { ParsedEnvelope, RecipientPublicKey, RecipientSecretKey, Signer, Verifier } from '../envelope/envelope.ts'
 import { OrderDocumentSchema, OrderPart2Schema, OrderPart3Schema, OrderPart4Schema } from '../envelope/gen/dta_pb.ts'
-import type { OrderDocument } from '../envelope/gen/dta_pb.ts'
+import type { OrderDocument, ThresholdOrder, ThresholdPart2 } from '../envelope/gen/dta_pb.ts'
 import type { Extension } from '../ports/common.ts'
 import type { OrderView } from '../ports/plugin.ts'
 
@@ -35,7 +36,11 @@ export function newOrderReference (): string {
   return toHex(randomBytes(16))
 }
 
-export type Part1Fields = Pick<OrderView, 'reference' | 'plugin' | 'coin' | 'principalCID' | 'fiduciaryCID' | 'beneficiaryCID' | 'extension'> & { timestamp: number }
+export type Part1Fields = Pick<OrderView, 'reference' | 'plugin' | 'coin' | 'principalCID' | 'fiduciaryCID' | 'beneficiaryCID' | 'extension'> & {
+  timestamp: number
+  /** A threshold order (docs/threshold.md): `fiduciaryCID` is then "". */
+  threshold?: ThresholdOrder
+}
 
 /** The decoded order with the CID of the part it was read from. */
 export interface OrderState {
@@ -58,7 +63,8 @@ export function validateOrder (doc: OrderDocument, part: 1 | 2 | 3 | 4, part1CID
   if (!isOrderReference(doc.reference)) bad('reference')
   if (doc.type !== ORDER_TYPE_SAFEGUARD) bad(`order type ${doc.type}`)
   if (!isCID(doc.principalCid)) bad('principal CID')
-  if (!isCID(doc.fiduciaryCid)) bad('fiduciary CID')
+  if (doc.threshold === undefined && !isCID(doc.fiduciaryCid)) bad('fiduciary CID')
+  validateThresholdSections(doc, part, bad)
   if (doc.beneficiaryCid !== '' && !isCID(doc.beneficiaryCid)) bad('beneficiary CID')
   if (doc.plugin.length === 0 || doc.plugin.length > 64) bad('plugin')
   checkExtension(doc.extension, 'part 1')
@@ -123,17 +129,19 @@ export function part1Document (f: Part1Fields): OrderDocument {
     fiduciaryCid: f.fiduciaryCID,
     plugin: f.plugin,
     extension: f.extension,
+    threshold: f.threshold,
   }), 'ORDER_BAD_DOCUMENT', 'order')
 }
 
 /** Part 2: the fiduciary's commitment to part 1 — the commitment key and its proof of possession. */
-export function part2Document (doc1: OrderDocument, f: { part1CID: string, commitmentPublicKey: Uint8Array, proofOfPossession: Uint8Array, timestamp: number }): OrderDocument {
+export function part2Document (doc1: OrderDocument, f: { part1CID: string, commitmentPublicKey: Uint8Array, proofOfPossession: Uint8Array, timestamp: number, threshold?: ThresholdPart2 }): OrderDocument {
   const doc = orderUpTo(doc1, 1)
   doc.orderPart2 = create(OrderPart2Schema, {
     commitmentPublicKey: f.commitmentPublicKey,
     proofOfPossession: f.proofOfPossession,
     previousOrderCid: f.part1CID,
     timestamp: BigInt(f.timestamp),
+    threshold: f.threshold,
   })
   return doc
 }

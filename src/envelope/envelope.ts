@@ -52,6 +52,10 @@ export const DocumentType = {
   ORDER_DOCUMENT: 2,
   /** A node's transparency log key statement (src/core/log/key.ts). */
   LOG_KEY_DOCUMENT: 3,
+  /** A threshold order's round-1 package (src/core/threshold.ts). */
+  THRESHOLD_ROUND1: 4,
+  /** A threshold order's round-2 share, to one fiduciary (src/core/threshold.ts). */
+  THRESHOLD_SHARE: 5,
 } as const
 
 export interface Signer { readonly cid: string, readonly secretKey: BlsSecretKey }

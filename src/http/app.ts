@@ -288,6 +288,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       async (request) => await fulfil.secret(request.body, { signal: signalOf(request) }))
   }
 
+  const threshold = services.thresholdFulfil
+  if (threshold !== undefined) {
+    const route = { tags: ['fulfill'] }
+    app.post('/v1/fulfill/threshold/round1', { schema: { ...S.OPERATIONS.thresholdRound1, ...route, body: S.ThresholdRound1Request, response: { 200: S.ThresholdRound1Response, ...errorResponses } } },
+      async (request) => await threshold.round1(request.body, { signal: signalOf(request) }))
+    app.post('/v1/fulfill/threshold/round2', { schema: { ...S.OPERATIONS.thresholdRound2, ...route, body: S.ThresholdRound2Request, response: { 200: S.ThresholdRound2Response, ...errorResponses } } },
+      async (request) => await threshold.round2(request.body, { signal: signalOf(request) }))
+    app.post('/v1/fulfill/threshold/round3', { schema: { ...S.OPERATIONS.thresholdRound3, ...route, body: S.ThresholdRound3Request, response: { 200: S.ThresholdRound3Response, ...errorResponses } } },
+      async (request) => await threshold.round3(request.body, { signal: signalOf(request) }))
+  }
+
   if (services.log !== undefined) registerLogRoutes(app, services.log, signalOf)
   if (services.witness !== undefined) registerWitnessRoutes(app, services.witness, signalOf)
 

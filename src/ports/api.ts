@@ -197,6 +197,20 @@ export const FulfillOrderSecretRequest = Type.Object({
 }, { additionalProperties: false, examples: [{ orderPart3CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
 export const FulfillOrderSecretResponse = Type.Object({ orderPart4CID: CidOut('CID of order part 4'), extension: ExtensionMap, documents: Type.Optional(InlineDocuments), log: Type.Optional(LogProof) }, { 'x-response-description': 'Part 4: the seed, encrypted to the entitled recipient only, with its place in the fiduciary\'s log' })
 
+/** The inline documents of a threshold RPC: a DKG among up to 18 fiduciaries carries more than an order part does. */
+export const ThresholdDocuments = Type.Record(Type.String({ pattern: CID_PATTERN }), Type.String({ maxLength: 1_500_000 }), { maxProperties: 64, additionalProperties: false })
+const thresholdBase = { orderPart1CID: Cid, documentCID: Cid, documents: Type.Optional(ThresholdDocuments) }
+export const ThresholdRound1Request = Type.Object(thresholdBase, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID }] })
+export const ThresholdRound1Response = Type.Object({ round1CID: CidOut('CID of this fiduciary\'s round-1 package'), documents: Type.Optional(ThresholdDocuments) }, { 'x-response-description': 'Round 1: this fiduciary\'s commitments and proof of knowledge, signed, bound to the order' })
+export const ThresholdRound2Request = Type.Object({ ...thresholdBase, round1CIDs: Type.Array(Cid, { minItems: 2, maxItems: 18, description: 'Every fiduciary\'s round-1 package, in the order of part 1' }) }, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID, round1CIDs: [EXAMPLE_CID, EXAMPLE_CID] }] })
+export const ThresholdRound2Response = Type.Object({
+  transcriptHash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the round-1 packages this fiduciary saw (docs/threshold.md)' }),
+  shareCIDs: Type.Array(Type.String(), { maxItems: 18, description: 'The share for each fiduciary, in the order of part 1 ("" at this fiduciary\'s own place), each sealed to its recipient alone' }),
+  documents: Type.Optional(ThresholdDocuments),
+}, { 'x-response-description': 'Round 2: one sealed share per other fiduciary, and the transcript hash' })
+export const ThresholdRound3Request = Type.Object({ ...thresholdBase, shareCIDs: Type.Array(Cid, { minItems: 1, maxItems: 17, description: 'The shares addressed to this fiduciary, in the order of their senders in part 1' }) }, { additionalProperties: false, examples: [{ orderPart1CID: EXAMPLE_CID, documentCID: EXAMPLE_CID, shareCIDs: [EXAMPLE_CID] }] })
+export const ThresholdRound3Response = Type.Object({ orderPart2CID: CidOut('CID of this fiduciary\'s part 2'), documents: Type.Optional(ThresholdDocuments) }, { 'x-response-description': 'Part 2: the group key, this fiduciary\'s verifying share and the transcript hash, its share sealed by custody' })
+
 export const AuditQuery = Type.Object({
   page: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Zero-based page' }),
   perPage: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
@@ -231,6 +245,9 @@ export const OPERATIONS = {
   listAudit: { operationId: 'listAudit', summary: 'Read the custody audit trail', description: 'seed.created, seed.released, identity.created, refusals…, oldest first; zero-based pages; op: only one operation.' },
   fulfillOrder: { operationId: 'fulfillOrder', summary: 'Fiduciary: commit to an order (node to node)', description: 'Called by a principal\'s node with order part 1; answers part 2 with the commitment.' },
   fulfillOrderSecret: { operationId: 'fulfillOrderSecret', summary: 'Fiduciary: release a secret (node to node)', description: 'Called by a principal\'s (or beneficiary\'s) node with order part 3; answers part 4, the seed encrypted to the entitled recipient.' },
+  thresholdRound1: { operationId: 'thresholdRound1', summary: 'Fiduciary: threshold key generation, round 1 (node to node)', description: 'Called by a principal\'s node with the part 1 of a threshold order; answers this fiduciary\'s round-1 package (docs/threshold.md).' },
+  thresholdRound2: { operationId: 'thresholdRound2', summary: 'Fiduciary: threshold key generation, round 2 (node to node)', description: 'Called with every fiduciary\'s round-1 package; answers one share per other fiduciary, each sealed to it alone, and the transcript hash.' },
+  thresholdRound3: { operationId: 'thresholdRound3', summary: 'Fiduciary: threshold key generation, round 3 (node to node)', description: 'Called with the shares addressed to this fiduciary; checks each against its sender\'s commitments, seals its share with custody and answers its part 2.' },
 } as const
 
 // ── the types the schemas give ────────────────────────────────────────────────────────────────
@@ -249,6 +266,12 @@ export type FulfillOrderRequest = Static<typeof FulfillOrderRequest>
 export type FulfillOrderResponse = Static<typeof FulfillOrderResponse>
 export type FulfillOrderSecretRequest = Static<typeof FulfillOrderSecretRequest>
 export type FulfillOrderSecretResponse = Static<typeof FulfillOrderSecretResponse>
+export type ThresholdRound1Request = Static<typeof ThresholdRound1Request>
+export type ThresholdRound1Response = Static<typeof ThresholdRound1Response>
+export type ThresholdRound2Request = Static<typeof ThresholdRound2Request>
+export type ThresholdRound2Response = Static<typeof ThresholdRound2Response>
+export type ThresholdRound3Request = Static<typeof ThresholdRound3Request>
+export type ThresholdRound3Response = Static<typeof ThresholdRound3Response>
 export type AuditQuery = Static<typeof AuditQuery>
 /** One audit trail entry: public values only (CIDs, record ids, codes). */
 export type AuditEntryView = Static<typeof AuditEntry>
@@ -287,6 +310,13 @@ export interface FulfilService {
   secret (request: FulfillOrderSecretRequest, options?: AbortOptions): Promise<FulfillOrderSecretResponse>
 }
 
+/** The fiduciary side of a threshold order's key generation (docs/threshold.md); its release is FulfilService.secret. */
+export interface ThresholdFulfilService {
+  round1 (request: ThresholdRound1Request, options?: AbortOptions): Promise<ThresholdRound1Response>
+  round2 (request: ThresholdRound2Request, options?: AbortOptions): Promise<ThresholdRound2Response>
+  round3 (request: ThresholdRound3Request, options?: AbortOptions): Promise<ThresholdRound3Response>
+}
+
 export interface AuditService {
   /** Oldest first. */
   list (query: AuditQuery, options?: AbortOptions): Promise<AuditEntryView[]>
@@ -300,6 +330,8 @@ export interface NodeServices {
   identity: IdentityService
   order?: OrderService
   fulfil?: FulfilService
+  /** The fiduciary side of threshold orders (POST /v1/fulfill/threshold/round1..3). */
+  thresholdFulfil?: ThresholdFulfilService
   /** The audit trail, read-only (GET /v1/audit). */
   audit?: AuditService
   /** The node's transparency log (GET /v1/log/…, docs/log.md), when its state backend keeps one. */

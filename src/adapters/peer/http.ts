@@ -121,9 +121,15 @@ export function failover<C> (replicas: readonly C[], retryOn: readonly ErrorCode
   }
 }
 
-export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): FiduciaryClient {
+/**
+ * POSTs JSON to `path` of the fiduciary and parses its JSON answer; a refusal keeps the peer's code
+ * (`peerRefusal`). With `quotePeer`, the refusal also quotes the peer's message, cut to 240
+ * characters of a plain alphabet (CIDs, codes, words) — the threshold rounds name the fiduciary a
+ * refusal is about (src/adapters/peer/threshold-http.ts).
+ */
+export function createJsonPoster (init: HttpFiduciaryClientInit, quotePeer = false): <T>(path: string, body: unknown, options?: AbortOptions) => Promise<T> {
   const base = init.url.replace(/\/+$/, '')
-  async function call<T> (path: string, body: unknown, options: AbortOptions = {}): Promise<T> {
+  return async <T>(path: string, body: unknown, options: AbortOptions = {}): Promise<T> => {
     const headers = { 'content-type': 'application/json', ...bearerHeaders(init.bearerToken) }
     let response: Answer
     try {
@@ -139,8 +145,15 @@ export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): Fiduc
       throw new DtaError('PEER_ERROR', `${path} answered ${response.status} without JSON`, { cause: err })
     }
     if (response.status >= 200 && response.status < 300) return payload as T
-    throw peerRefusal(response.status, (payload as { code?: unknown } | null)?.code, path, `refused by the fiduciary on ${path}`)
+    const answer = payload as { code?: unknown, message?: unknown } | null
+    const quoted = quotePeer && typeof answer?.message === 'string' ? `: ${answer.message.replace(/[^A-Za-z0-9 :,.()=_-]/g, '').slice(0, 240)}` : ''
+    throw peerRefusal(response.status, answer?.code, path, `refused by the fiduciary on ${path}${quoted}`)
   }
+}
+
+export function createHttpFiduciaryClient (init: HttpFiduciaryClientInit): FiduciaryClient {
+  const base = init.url.replace(/\/+$/, '')
+  const call = createJsonPoster(init)
   return {
     fulfillOrder: async (request, options) => await call('/v1/fulfill/order', request, options),
     fulfillOrderSecret: async (request, options) => await call('/v1/fulfill/order/secret', request, options),

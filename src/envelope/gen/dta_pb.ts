@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dta.proto.
  */
 export const file_dta: GenFile = /*@__PURE__*/
-  fileDesc("CglkdGEucHJvdG8SDm1pbGFncm8uZHRhLnYxIlkKDlNpZ25lZEVudmVsb3BlEg8KB3ZlcnNpb24YASABKA0SEgoKc2lnbmVyX2NpZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgMEhEKCXNpZ25hdHVyZRgEIAEoDCJACghFbnZlbG9wZRIOCgZoZWFkZXIYASABKAwSDAoEYm9keRgCIAEoDBIWCg5lbmNyeXB0ZWRfYm9keRgDIAEoDCLHAQoGSGVhZGVyEg0KBXN1aXRlGAEgASgNEhIKCmNyZWF0ZWRfYXQYAiABKAQSFAoMcHJldmlvdXNfY2lkGAMgASgJEhEKCWJvZHlfdHlwZRgEIAEoDRIbChNlbmNyeXB0ZWRfYm9keV90eXBlGAUgASgNEg0KBW5vbmNlGAYgASgMEhYKDmtleV9jb21taXRtZW50GAcgASgMEi0KCnJlY2lwaWVudHMYCCADKAsyGS5taWxhZ3JvLmR0YS52MS5SZWNpcGllbnQiLwoJUmVjaXBpZW50EgsKA2NpZBgBIAEoCRIVCg1lbmNhcHN1bGF0aW9uGAIgASgMIrEBCgpJRERvY3VtZW50EiAKGGF1dGhlbnRpY2F0aW9uX3JlZmVyZW5jZRgBIAEoCRIhChliZW5lZmljaWFyeV9lY19wdWJsaWNfa2V5GAIgASgMEhYKDmtlbV9wdWJsaWNfa2V5GAMgASgMEhYKDmJsc19wdWJsaWNfa2V5GAQgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YBSABKAwSEQoJdGltZXN0YW1wGAYgASgEIq4DCg1PcmRlckRvY3VtZW50EgwKBHR5cGUYASABKA0SDAoEY29pbhgCIAEoDRIVCg1wcmluY2lwYWxfY2lkGAMgASgJEhcKD2JlbmVmaWNpYXJ5X2NpZBgEIAEoCRIRCglyZWZlcmVuY2UYBSABKAkSEQoJdGltZXN0YW1wGAYgASgEEhUKDWZpZHVjaWFyeV9jaWQYByABKAkSDgoGcGx1Z2luGAggASgJEj8KCWV4dGVuc2lvbhgJIAMoCzIsLm1pbGFncm8uZHRhLnYxLk9yZGVyRG9jdW1lbnQuRXh0ZW5zaW9uRW50cnkSLwoLb3JkZXJfcGFydDIYCiABKAsyGi5taWxhZ3JvLmR0YS52MS5PcmRlclBhcnQyEi8KC29yZGVyX3BhcnQzGAsgASgLMhoubWlsYWdyby5kdGEudjEuT3JkZXJQYXJ0MxIvCgtvcmRlcl9wYXJ0NBgMIAEoCzIaLm1pbGFncm8uZHRhLnYxLk9yZGVyUGFydDQaMAoORXh0ZW5zaW9uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLnAQoKT3JkZXJQYXJ0MhIdChVjb21taXRtZW50X3B1YmxpY19rZXkYASABKAwSGwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgCIAEoDBIaChJwcmV2aW91c19vcmRlcl9jaWQYAyABKAkSEQoJdGltZXN0YW1wGAQgASgEEjwKCWV4dGVuc2lvbhgFIAMoCzIpLm1pbGFncm8uZHRhLnYxLk9yZGVyUGFydDIuRXh0ZW5zaW9uRW50cnkaMAoORXh0ZW5zaW9uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLoAQoKT3JkZXJQYXJ0MxIaChJwcmV2aW91c19vcmRlcl9jaWQYASABKAkSFwoPYmVuZWZpY2lhcnlfY2lkGAIgASgJEiIKGmJlbmVmaWNpYXJ5X2VuY3J5cHRlZF9kYXRhGAMgASgMEhEKCXRpbWVzdGFtcBgEIAEoBBI8CglleHRlbnNpb24YBSADKAsyKS5taWxhZ3JvLmR0YS52MS5PcmRlclBhcnQzLkV4dGVuc2lvbkVudHJ5GjAKDkV4dGVuc2lvbkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEizgEKCk9yZGVyUGFydDQSDgoGc2VjcmV0GAEgASgMEhoKEnByZXZpb3VzX29yZGVyX2NpZBgCIAEoCRIRCgl0aW1lc3RhbXAYAyABKAQSPAoJZXh0ZW5zaW9uGAQgAygLMikubWlsYWdyby5kdGEudjEuT3JkZXJQYXJ0NC5FeHRlbnNpb25FbnRyeRIRCglvcmRlcl9rZXkYBSABKAwaMAoORXh0ZW5zaW9uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJPCg5Mb2dLZXlEb2N1bWVudBIOCgZvcmlnaW4YASABKAkSGgoSZWQyNTUxOV9wdWJsaWNfa2V5GAIgASgMEhEKCXRpbWVzdGFtcBgDIAEoBGIGcHJvdG8z");
+  fileDesc("CglkdGEucHJvdG8SDm1pbGFncm8uZHRhLnYxIlkKDlNpZ25lZEVudmVsb3BlEg8KB3ZlcnNpb24YASABKA0SEgoKc2lnbmVyX2NpZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgMEhEKCXNpZ25hdHVyZRgEIAEoDCJACghFbnZlbG9wZRIOCgZoZWFkZXIYASABKAwSDAoEYm9keRgCIAEoDBIWCg5lbmNyeXB0ZWRfYm9keRgDIAEoDCLHAQoGSGVhZGVyEg0KBXN1aXRlGAEgASgNEhIKCmNyZWF0ZWRfYXQYAiABKAQSFAoMcHJldmlvdXNfY2lkGAMgASgJEhEKCWJvZHlfdHlwZRgEIAEoDRIbChNlbmNyeXB0ZWRfYm9keV90eXBlGAUgASgNEg0KBW5vbmNlGAYgASgMEhYKDmtleV9jb21taXRtZW50GAcgASgMEi0KCnJlY2lwaWVudHMYCCADKAsyGS5taWxhZ3JvLmR0YS52MS5SZWNpcGllbnQiLwoJUmVjaXBpZW50EgsKA2NpZBgBIAEoCRIVCg1lbmNhcHN1bGF0aW9uGAIgASgMIrEBCgpJRERvY3VtZW50EiAKGGF1dGhlbnRpY2F0aW9uX3JlZmVyZW5jZRgBIAEoCRIhChliZW5lZmljaWFyeV9lY19wdWJsaWNfa2V5GAIgASgMEhYKDmtlbV9wdWJsaWNfa2V5GAMgASgMEhYKDmJsc19wdWJsaWNfa2V5GAQgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YBSABKAwSEQoJdGltZXN0YW1wGAYgASgEIuEDCg1PcmRlckRvY3VtZW50EgwKBHR5cGUYASABKA0SDAoEY29pbhgCIAEoDRIVCg1wcmluY2lwYWxfY2lkGAMgASgJEhcKD2JlbmVmaWNpYXJ5X2NpZBgEIAEoCRIRCglyZWZlcmVuY2UYBSABKAkSEQoJdGltZXN0YW1wGAYgASgEEhUKDWZpZHVjaWFyeV9jaWQYByABKAkSDgoGcGx1Z2luGAggASgJEj8KCWV4dGVuc2lvbhgJIAMoCzIsLm1pbGFncm8uZHRhLnYxLk9yZGVyRG9jdW1lbnQuRXh0ZW5zaW9uRW50cnkSLwoLb3JkZXJfcGFydDIYCiABKAsyGi5taWxhZ3JvLmR0YS52MS5PcmRlclBhcnQyEi8KC29yZGVyX3BhcnQzGAsgASgLMhoubWlsYWdyby5kdGEudjEuT3JkZXJQYXJ0MxIvCgtvcmRlcl9wYXJ0NBgMIAEoCzIaLm1pbGFncm8uZHRhLnYxLk9yZGVyUGFydDQSMQoJdGhyZXNob2xkGA0gASgLMh4ubWlsYWdyby5kdGEudjEuVGhyZXNob2xkT3JkZXIaMAoORXh0ZW5zaW9uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKaAgoKT3JkZXJQYXJ0MhIdChVjb21taXRtZW50X3B1YmxpY19rZXkYASABKAwSGwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgCIAEoDBIaChJwcmV2aW91c19vcmRlcl9jaWQYAyABKAkSEQoJdGltZXN0YW1wGAQgASgEEjwKCWV4dGVuc2lvbhgFIAMoCzIpLm1pbGFncm8uZHRhLnYxLk9yZGVyUGFydDIuRXh0ZW5zaW9uRW50cnkSMQoJdGhyZXNob2xkGAYgASgLMh4ubWlsYWdyby5kdGEudjEuVGhyZXNob2xkUGFydDIaMAoORXh0ZW5zaW9uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLoAQoKT3JkZXJQYXJ0MxIaChJwcmV2aW91c19vcmRlcl9jaWQYASABKAkSFwoPYmVuZWZpY2lhcnlfY2lkGAIgASgJEiIKGmJlbmVmaWNpYXJ5X2VuY3J5cHRlZF9kYXRhGAMgASgMEhEKCXRpbWVzdGFtcBgEIAEoBBI8CglleHRlbnNpb24YBSADKAsyKS5taWxhZ3JvLmR0YS52MS5PcmRlclBhcnQzLkV4dGVuc2lvbkVudHJ5GjAKDkV4dGVuc2lvbkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEizgEKCk9yZGVyUGFydDQSDgoGc2VjcmV0GAEgASgMEhoKEnByZXZpb3VzX29yZGVyX2NpZBgCIAEoCRIRCgl0aW1lc3RhbXAYAyABKAQSPAoJZXh0ZW5zaW9uGAQgAygLMikubWlsYWdyby5kdGEudjEuT3JkZXJQYXJ0NC5FeHRlbnNpb25FbnRyeRIRCglvcmRlcl9rZXkYBSABKAwaMAoORXh0ZW5zaW9uRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJPCg5Mb2dLZXlEb2N1bWVudBIOCgZvcmlnaW4YASABKAkSGgoSZWQyNTUxOV9wdWJsaWNfa2V5GAIgASgMEhEKCXRpbWVzdGFtcBgDIAEoBCI7Cg5UaHJlc2hvbGRPcmRlchIRCgl0aHJlc2hvbGQYASABKA0SFgoOZmlkdWNpYXJ5X2NpZHMYAiADKAkiUQoOVGhyZXNob2xkUGFydDISDQoFaW5kZXgYASABKA0SFwoPdmVyaWZ5aW5nX3NoYXJlGAIgASgMEhcKD3RyYW5zY3JpcHRfaGFzaBgDIAEoDCJ3Cg9UaHJlc2hvbGRSb3VuZDESEQoJcmVmZXJlbmNlGAEgASgJEhEKCXBhcnQxX2NpZBgCIAEoCRINCgVpbmRleBgDIAEoDRITCgtjb21taXRtZW50cxgEIAMoDBIaChJwcm9vZl9vZl9rbm93bGVkZ2UYBSABKAwihAEKDlRocmVzaG9sZFNoYXJlEhEKCXJlZmVyZW5jZRgBIAEoCRIRCglwYXJ0MV9jaWQYAiABKAkSFwoPdHJhbnNjcmlwdF9oYXNoGAMgASgMEhIKCmZyb21faW5kZXgYBCABKA0SEAoIdG9faW5kZXgYBSABKA0SDQoFc2hhcmUYBiABKAxiBnByb3RvMw");
 
 /**
  * The outermost form of every document stored in IPFS. The BLS signature covers
@@ -316,6 +316,13 @@ export type OrderDocument = Message<"milagro.dta.v1.OrderDocument"> & {
    * @generated from field: milagro.dta.v1.OrderPart4 order_part4 = 12;
    */
   orderPart4?: OrderPart4 | undefined;
+
+  /**
+   * a threshold order (docs/threshold.md): fiduciary_cid is then ""
+   *
+   * @generated from field: milagro.dta.v1.ThresholdOrder threshold = 13;
+   */
+  threshold?: ThresholdOrder | undefined;
 };
 
 /**
@@ -359,6 +366,13 @@ export type OrderPart2 = Message<"milagro.dta.v1.OrderPart2"> & {
    * @generated from field: map<string, string> extension = 5;
    */
   extension: { [key: string]: string };
+
+  /**
+   * a threshold order: this fiduciary's verifying share (proof_of_possession is by its share)
+   *
+   * @generated from field: milagro.dta.v1.ThresholdPart2 threshold = 6;
+   */
+  threshold?: ThresholdPart2 | undefined;
 };
 
 /**
@@ -488,4 +502,155 @@ export type LogKeyDocument = Message<"milagro.dta.v1.LogKeyDocument"> & {
  */
 export const LogKeyDocumentSchema: GenMessage<LogKeyDocument> = /*@__PURE__*/
   messageDesc(file_dta, 9);
+
+/**
+ * Part 1 of a threshold order: the n fiduciaries, in order (fiduciary i has DKG identifier i),
+ * and t, the number of them that can release the key.
+ *
+ * @generated from message milagro.dta.v1.ThresholdOrder
+ */
+export type ThresholdOrder = Message<"milagro.dta.v1.ThresholdOrder"> & {
+  /**
+   * @generated from field: uint32 threshold = 1;
+   */
+  threshold: number;
+
+  /**
+   * @generated from field: repeated string fiduciary_cids = 2;
+   */
+  fiduciaryCids: string[];
+};
+
+/**
+ * Describes the message milagro.dta.v1.ThresholdOrder.
+ * Use `create(ThresholdOrderSchema)` to create a new message.
+ */
+export const ThresholdOrderSchema: GenMessage<ThresholdOrder> = /*@__PURE__*/
+  messageDesc(file_dta, 10);
+
+/**
+ * Part 2 of a threshold order, per fiduciary: commitment_public_key is the group key Y.
+ *
+ * @generated from message milagro.dta.v1.ThresholdPart2
+ */
+export type ThresholdPart2 = Message<"milagro.dta.v1.ThresholdPart2"> & {
+  /**
+   * 1-based position in ThresholdOrder.fiduciary_cids
+   *
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * Y_j = s_j·G, 33 bytes compressed
+   *
+   * @generated from field: bytes verifying_share = 2;
+   */
+  verifyingShare: Uint8Array;
+
+  /**
+   * the hash of the round-1 packages this fiduciary saw, 32 bytes
+   *
+   * @generated from field: bytes transcript_hash = 3;
+   */
+  transcriptHash: Uint8Array;
+};
+
+/**
+ * Describes the message milagro.dta.v1.ThresholdPart2.
+ * Use `create(ThresholdPart2Schema)` to create a new message.
+ */
+export const ThresholdPart2Schema: GenMessage<ThresholdPart2> = /*@__PURE__*/
+  messageDesc(file_dta, 11);
+
+/**
+ * A dealer's round-1 package (encrypted body type 4), signed by its fiduciary, sealed to the
+ * principal and all n fiduciaries, bound to the order.
+ *
+ * @generated from message milagro.dta.v1.ThresholdRound1
+ */
+export type ThresholdRound1 = Message<"milagro.dta.v1.ThresholdRound1"> & {
+  /**
+   * @generated from field: string reference = 1;
+   */
+  reference: string;
+
+  /**
+   * @generated from field: string part1_cid = 2;
+   */
+  part1Cid: string;
+
+  /**
+   * @generated from field: uint32 index = 3;
+   */
+  index: number;
+
+  /**
+   * Feldman commitments a_k·G, k < t, 33 bytes each
+   *
+   * @generated from field: repeated bytes commitments = 4;
+   */
+  commitments: Uint8Array[];
+
+  /**
+   * Schnorr proof of knowledge of a_0, 65 bytes
+   *
+   * @generated from field: bytes proof_of_knowledge = 5;
+   */
+  proofOfKnowledge: Uint8Array;
+};
+
+/**
+ * Describes the message milagro.dta.v1.ThresholdRound1.
+ * Use `create(ThresholdRound1Schema)` to create a new message.
+ */
+export const ThresholdRound1Schema: GenMessage<ThresholdRound1> = /*@__PURE__*/
+  messageDesc(file_dta, 12);
+
+/**
+ * A dealer's round-2 share for one recipient (encrypted body type 5), sealed to that fiduciary
+ * alone, signed by the sender, bound to the order and to the transcript the sender saw.
+ *
+ * @generated from message milagro.dta.v1.ThresholdShare
+ */
+export type ThresholdShare = Message<"milagro.dta.v1.ThresholdShare"> & {
+  /**
+   * @generated from field: string reference = 1;
+   */
+  reference: string;
+
+  /**
+   * @generated from field: string part1_cid = 2;
+   */
+  part1Cid: string;
+
+  /**
+   * @generated from field: bytes transcript_hash = 3;
+   */
+  transcriptHash: Uint8Array;
+
+  /**
+   * @generated from field: uint32 from_index = 4;
+   */
+  fromIndex: number;
+
+  /**
+   * @generated from field: uint32 to_index = 5;
+   */
+  toIndex: number;
+
+  /**
+   * f_from(to), 32 bytes
+   *
+   * @generated from field: bytes share = 6;
+   */
+  share: Uint8Array;
+};
+
+/**
+ * Describes the message milagro.dta.v1.ThresholdShare.
+ * Use `create(ThresholdShareSchema)` to create a new message.
+ */
+export const ThresholdShareSchema: GenMessage<ThresholdShare> = /*@__PURE__*/
+  messageDesc(file_dta, 13);
 
