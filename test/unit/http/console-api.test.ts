@@ -219,7 +219,7 @@ describe('the console API on a multi node', () => {
   })
 
   it('GET /v1/audit?op=: one operation only; an unknown operation is refused naming the allowed ones', async () => {
-    const { body } = await get<{ auditList: Array<{ id: number, op: string }> }>('/v1/audit?op=seed.released&perPage=100')
+    const { body } = await get<{ auditList: Array<{ id: number, op: string }>, total: number }>('/v1/audit?op=seed.released&perPage=100')
     const all = (await get<{ auditList: Array<{ id: number, op: string }> }>('/v1/audit?perPage=100')).body.auditList
     assert.ok(body.auditList.length >= 2, 'one per redemption')
     assert.deepEqual(body.auditList, all.filter(e => e.op === 'seed.released'))
