@@ -14,7 +14,8 @@
  * Redeeming asks every fiduciary (one part 3 each, following its own part 2, on the ordinary
  * fulfil/order/secret), checks each released share against Y_j, names the fiduciaries whose share
  * is wrong or who did not answer, combines t good shares and checks the result against the group
- * key before the plugin sees it. The recipient must be an identity this node holds.
+ * key before the plugin sees it. When the recipient is held on another node, this node answers the
+ * part 4 CIDs instead, and the recipient's node combines the shares (threshold-redeem.ts).
  *
  * What the principal keeps of a threshold order, beside its ordinary row (first fiduciary, first
  * part 2), is one JSON record in its own store (`node-threshold`): t, each fiduciary's position,
@@ -43,6 +44,7 @@ import { decryptForIdentity, recipientOf, signerOf } from './identities.ts'
 import type { HeldIdentity, Identities } from './identities.ts'
 import { Inbound, inline } from './inline.ts'
 import type { CidOf } from './inline.ts'
+import { EXTENSION_PART4_CIDS, thresholdRedeemer } from './threshold-redeem.ts'
 
 export interface ThresholdOrderComponents {
   documents: DocumentStore
@@ -54,6 +56,8 @@ export interface ThresholdOrderComponents {
   cidOf: CidOf
   /** How this node reaches each fiduciary it may name (node.thresholdFiduciaries). */
   fiduciaries: ReadonlyMap<string, ThresholdFiduciaryClient>
+  /** Whose part 4 a beneficiary's redemption on this node accepts; by default the fiduciaries above. */
+  trusted?: ReadonlySet<string>
   events?: DomainEvents
 }
 
@@ -81,6 +85,7 @@ export function withThresholdOrders (single: OrderService, components: Threshold
   const events = components.events ?? NO_EVENTS
   const store: PluginStore = state.pluginStore('node-threshold')
   const key = (reference: string): string => `order/${reference}`
+  const redeemer = thresholdRedeemer({ documents, identities, plugin, pluginContext, node, trusted: components.trusted ?? new Set(components.fiduciaries.keys()) })
 
   async function record (reference: string, options: AbortOptions): Promise<ThresholdRecord | undefined> {
     const v = await store.get(key(reference), options)
@@ -235,6 +240,13 @@ export function withThresholdOrders (single: OrderService, components: Threshold
   }
 
   async function secret (request: OrderSecretRequest, options: AbortOptions = {}): Promise<OrderSecretResponse> {
+    const part4CIDs = request.extension?.[EXTENSION_PART4_CIDS]
+    if (request.orderReference === undefined && part4CIDs !== undefined) {
+      const { [EXTENSION_PART4_CIDS]: _, ...requestExtension } = request.extension!
+      const cids = part4CIDs.split(',').map(s => s.trim()).filter(s => s !== '')
+      if (request.orderPart4CID !== undefined && !cids.includes(request.orderPart4CID)) cids.unshift(request.orderPart4CID)
+      return await redeemer.redeem(cids, requestExtension, options)
+    }
     const rec = request.orderReference === undefined ? undefined : await record(request.orderReference, options)
     if (rec === undefined) return await single.secret(request, options)
     try {
@@ -256,8 +268,8 @@ export function withThresholdOrders (single: OrderService, components: Threshold
     if (named !== undefined && view2.beneficiaryCID !== undefined && named !== view2.beneficiaryCID) throw new DtaError('ORDER_NOT_ENTITLED', 'the beneficiary named at order time cannot be replaced')
     const beneficiaryCID = view2.beneficiaryCID ?? named
     const entitled = beneficiaryCID ?? node.cid
+    // undefined: the recipient is held on another node, which combines the shares (threshold-redeem.ts)
     const reader = entitled === node.cid ? node : (await identities.keys(entitled, options)) === undefined ? undefined : await identities.held(entitled, options)
-    if (reader === undefined) throw new DtaError('IDENTITY_NOT_HELD', 'a threshold order is redeemed on the node that holds its recipient')
     const beneficiary = beneficiaryCID === undefined ? undefined : await identities.info(beneficiaryCID, options)
     const requestExtension = request.extension ?? {}
     const prepared = await plugin.prepareRedemption(pluginContext, { order: view2, extension: requestExtension, beneficiary }, options)
@@ -276,18 +288,21 @@ export function withThresholdOrders (single: OrderService, components: Threshold
       verifyParsedEnvelope(parsed4, await identities.verifier(f.cid, options))
       const addressed = parsed4.header.recipients
       if (parsed4.header.previousCID !== part3CID || !addressed.includes(entitled) || addressed.some(c => c !== entitled && c !== f.cid)) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 chain or recipients')
+      await from.persist(options)
+      f.part4CID = answer.orderPart4CID
+      if (reader === undefined) return undefined
       const doc4 = decodeOrderPart(parsed4, recipientOf(reader)).document
       assertSameOrder(doc4, doc3, 3, 'part 4 alters the order')
       if (doc4.orderPart4?.previousOrderCid !== part3CID) throw new DtaError('ORDER_CHAIN_BROKEN', 'part 4 does not follow part 3')
-      await from.persist(options)
-      f.part4CID = answer.orderPart4CID
       return doc4.orderPart4.orderKey
     }))
+    if (reader === undefined) return await handOff(reference, rec, asked, { entitled, commitment: row.commitment ?? '' }, options)
     const good: Array<{ index: number, share: Uint8Array }> = []
     const wrong: string[] = []; const missing: string[] = []
     asked.forEach((r, i) => {
       const f = rec.fiduciaries[i]!
       if (r.status === 'rejected') { missing.push(`${f.cid}:${codeOf(r.reason)}`); f.released = codeOf(r.reason); return }
+      if (r.value === undefined) return
       if (shareMatches(r.value, Buffer.from(f.verifyingShare, 'hex'))) { good.push({ index: f.index, share: r.value }); f.released = 'good' } else { wrong.push(f.cid); f.released = 'wrong'; wipe(r.value) }
     })
     await store.put(key(reference), JSON.stringify(rec), options)
@@ -314,6 +329,28 @@ export function withThresholdOrders (single: OrderService, components: Threshold
       }
     } finally {
       for (const g of good) wipe(g.share)
+    }
+  }
+
+  /**
+   * The recipient is held on another node: this node cannot read the shares. It records which
+   * fiduciaries released (at least t must have) and answers their part 4 CIDs, which the
+   * recipient's node redeems with `POST /v1/order/secret {orderPart4CID, extension: {orderPart4CIDs}}`.
+   */
+  async function handOff (reference: string, rec: ThresholdRecord, asked: Array<PromiseSettledResult<Uint8Array | undefined>>, e: { entitled: string, commitment: string }, options: AbortOptions): Promise<OrderSecretResponse> {
+    const missing: string[] = []
+    asked.forEach((r, i) => {
+      const f = rec.fiduciaries[i]!
+      if (r.status === 'rejected') { missing.push(`${f.cid}:${codeOf(r.reason)}`); f.released = codeOf(r.reason) } else f.released = 'handed off'
+    })
+    await store.put(key(reference), JSON.stringify(rec), options)
+    const released = rec.fiduciaries.filter(f => f.released === 'handed off')
+    if (released.length < rec.t) throw new DtaError('THRESHOLD_NOT_ENOUGH_SHARES', `${released.length} of t = ${rec.t} released; missing: ${missing.join(', ') || 'none'}`)
+    events.emit({ type: 'secret.released', role: 'principal', plugin: plugin.name, orderReference: reference, recipientCID: e.entitled, orderPart4CID: released[0]!.part4CID!, handedOff: true })
+    return {
+      commitment: e.commitment, orderReference: reference,
+      extension: { beneficiaryIDDocumentCID: e.entitled, orderPart4CIDs: released.map(f => f.part4CID!).join(','), released: released.map(f => f.cid).join(','), missing: missing.join(',') },
+      orderPart3CID: released[0]!.part3CID!, orderPart4CID: released[0]!.part4CID!,
     }
   }
 
