@@ -212,15 +212,23 @@ export function dkgForget (state: DkgState): void {
  */
 export function groupPublic (packages: readonly DkgPackage[], n: number): { groupKey: Uint8Array, verifyingShares: Map<number, Uint8Array> } {
   if (packages.length !== n || new Set(packages.map(p => p.index)).size !== n) throw new DtaError('THRESHOLD_BAD_PACKAGE', 'not one package per participant')
-  let y = Point.ZERO
-  for (const p of packages) y = y.add(parsePoint(p.commitments[0]!, `participant ${p.index} commitment 0`))
+  // Σ_i Σ_k j^k·C_ik = Σ_k j^k·(Σ_i C_ik): sum the n polynomials' commitments once (each point
+  // parsed once), then evaluate the summed commitments at every j
+  const t = packages[0]!.commitments.length
+  const summed = Array.from({ length: t }, () => Point.ZERO)
+  for (const p of packages) {
+    if (p.commitments.length !== t) throw new DtaError('THRESHOLD_BAD_PACKAGE', `participant ${p.index}: ${p.commitments.length} commitments, not ${t}`)
+    p.commitments.forEach((c, k) => { summed[k] = summed[k]!.add(parsePoint(c, `participant ${p.index} commitment ${k}`)) })
+  }
   const verifyingShares = new Map<number, Uint8Array>()
   for (let j = 1; j <= n; j++) {
     let yj = Point.ZERO
-    for (const p of packages) yj = yj.add(evaluateCommitments(p.commitments, j))
+    for (let k = t - 1; k >= 0; k--) yj = yj.multiplyUnsafe(BigInt(j)).add(summed[k]!)
+    if (yj.equals(Point.ZERO)) throw new DtaError('THRESHOLD_BAD_PACKAGE', `the verifying share of participant ${j} is the identity`)
     verifyingShares.set(j, yj.toBytes(true))
   }
-  return { groupKey: y.toBytes(true), verifyingShares }
+  if (summed[0]!.equals(Point.ZERO)) throw new DtaError('THRESHOLD_BAD_PACKAGE', 'the group key is the identity')
+  return { groupKey: summed[0]!.toBytes(true), verifyingShares }
 }
 
 /** s·G, compressed. */

@@ -242,8 +242,15 @@ export function createThresholdFulfilService (components: ThresholdFulfilCompone
     const shares = new Map<number, Uint8Array>()
     try {
       for (const [k, i] of senders.entries()) {
-        const signer = await identities.verifier(s.fiduciaryCIDs[i - 1]!, from)
-        shares.set(i, openShare(await inbound.get(request.shareCIDs[k]!, options), { signer, recipient: recipientOf(node), address: { ...s.binding, transcriptHash: s.transcriptHash, from: i, to: s.index } }))
+        const sender = s.fiduciaryCIDs[i - 1]!
+        const signer = await identities.verifier(sender, from)
+        try {
+          shares.set(i, openShare(await inbound.get(request.shareCIDs[k]!, options), { signer, recipient: recipientOf(node), address: { ...s.binding, transcriptHash: s.transcriptHash, from: i, to: s.index } }))
+        } catch (err) {
+          // the principal relays shares unchecked: name their sender
+          if (isDtaError(err) && !err.message.includes(sender)) throw new DtaError(err.code, `the share from ${sender}: ${err.detail ?? err.message}`, { cause: err })
+          throw err
+        }
       }
       let result
       try {

@@ -178,8 +178,9 @@ export function withThresholdOrders (single: OrderService, components: Threshold
         if (j === i + 1) continue
         const cid = answer.shareCIDs[j - 1]!
         const bytes = await from.get(cid, options)
+        // its signature is checked by its recipient in round 3, which names the sender of a bad one
         const parsed = parseEnvelope(bytes)
-        verifyParsedEnvelope(parsed, await identities.verifier(fids[i]!, options))
+        if (parsed.signerCID !== fids[i]) throw new DtaError('THRESHOLD_DKG_FAILED', `${fids[i]!}: a share signed by ${parsed.signerCID}`)
         if (parsed.header.recipients.length !== 1 || parsed.header.recipients[0] !== fids[j - 1]) throw new DtaError('THRESHOLD_DKG_FAILED', `${fids[i]!}: a share not sealed to its one recipient`)
         shareTo.get(j)!.push([cid, bytes])
       }

@@ -126,6 +126,27 @@ describe('threshold orders, failures', () => {
     assert.equal((await net.principal.state.listOrders('principal', { page: 1, perPage: 100, sortBy: 'dateCreatedAsc' })).length, before, 'no order recorded')
   })
 
+  it('a share with a broken signature, relayed unchecked by the principal, is refused by its recipient naming the sender', async () => {
+    const liar = net.fiduciaries[3]!
+    net.wrap(3, real => ({
+      ...real,
+      async thresholdRound2 (request, options) {
+        const answer = await real.thresholdRound2(request, options)
+        const bytes = Uint8Array.from(await net.documents.get(answer.shareCIDs[0]!))
+        bytes[bytes.length - 1]! ^= 1 // inside the signature
+        const cid = await net.documents.put(bytes)
+        const shareCIDs = [...answer.shareCIDs]; shareCIDs[0] = cid
+        return { ...answer, shareCIDs, documents: { ...answer.documents, ...inline([[cid, bytes]]) } }
+      },
+    }))
+    await assert.rejects(net.principal.order.create({ extension: extension() }), (err: unknown) => {
+      assert.ok(err instanceof DtaError && err.code === 'THRESHOLD_DKG_FAILED', String(err))
+      assert.match(err.message, new RegExp(`round 3: ${net.fiduciaries[0]!.cid} ENVELOPE_[A-Z_]+ \\(names ${liar.cid}\\)`))
+      return true
+    })
+    net.restore()
+  })
+
   it('a fiduciary that releases a wrong share is named, and the redemption succeeds from the others', async () => {
     const order = await net.principal.order.create({ extension: extension() })
     const liar = net.fiduciaries[4]!
