@@ -87,11 +87,14 @@ async function orderList (api: Client, values: Values): Promise<void> {
 function secretText (p: Payload, values: Values): string {
   const text = fields(p)
   if (p.secret !== undefined || typeof p.orderPart4CID !== 'string') return text
-  const beneficiary = String((p.extension as Record<string, unknown> | undefined)?.beneficiaryIDDocumentCID ?? 'the beneficiary')
-  const redeem = ['milagro', 'order', 'redeem', p.orderPart4CID, ...(values.ext ?? []).flatMap(e => ['--ext', shellWord(e)])].join(' ')
+  const ext = p.extension as Record<string, unknown> | undefined
+  const beneficiary = String(ext?.beneficiaryIDDocumentCID ?? 'the beneficiary')
+  // a threshold order hands off one part 4 per fiduciary that released its share
+  const handed = typeof ext?.orderPart4CIDs === 'string' ? ext.orderPart4CIDs : p.orderPart4CID
+  const redeem = ['milagro', 'order', 'redeem', handed, ...(values.ext ?? []).flatMap(e => ['--ext', shellWord(e)])].join(' ')
   return [
     `The secret was released to beneficiary ${beneficiary}, which this node does not hold: this node gets no secret.`,
-    `Next: give orderPart4CID ${p.orderPart4CID} to ${beneficiary}; on its node run`,
+    `Next: give ${handed === p.orderPart4CID ? 'orderPart4CID' : 'the part 4 CIDs'} ${handed} to ${beneficiary}; on its node run`,
     `  ${redeem}`,
     '',
     text,
@@ -134,7 +137,17 @@ async function notAPart4 (api: Client, cid: string, refusal: ApiError): Promise<
 
 const NOT_A_PART4 = new Set(['ENVELOPE_NOT_A_RECIPIENT', 'ORDER_FIDUCIARY_NOT_TRUSTED', 'ORDER_BAD_DOCUMENT', 'ENVELOPE_MALFORMED', 'ENVELOPE_WRONG_TYPE', 'ORDER_NOT_ENTITLED'])
 
-async function redeem (api: Client, cid: string, values: Values): Promise<void> {
+async function redeem (api: Client, arg: string, values: Values): Promise<void> {
+  // a threshold order: the part 4 CIDs of its fiduciaries, comma-separated, as `order secret` printed them
+  const cids = arg.split(',')
+  const cid = cids[0]!
+  if (cids.length > 1) {
+    const bad = cids.find(c => !CID.test(c))
+    if (bad !== undefined) throw new UsageError(`${bad} is not a part 4 CID (Qm… and 46 characters, as \`milagro order secret\` printed them)`)
+    const p = await api.call('POST', '/v1/order/secret', { orderPart4CID: cid, extension: { ...extension(values), orderPart4CIDs: arg } })
+    print(values, p, () => fields(p))
+    return
+  }
   if (!CID.test(cid)) {
     if (REFERENCE.test(cid)) throw new UsageError(`${cid} is an order reference, not a part 4 CID: on the principal's node, \`milagro order secret ${cid} --beneficiary CID\` releases it and prints the orderPart4CID`)
     throw new UsageError(`${cid} is not a part 4 CID (Qm… and 46 characters, as \`milagro order secret\` printed it)`)

@@ -159,7 +159,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     extension: 'order',
     summary: 'place an order: the fiduciary makes a key and keeps its seed; you get the commitment',
     details: 'On a principal or multi node (a fiduciary takes orders from principals only). --beneficiary names, now, the identity the secret will be released to.',
-    examples: ['milagro order create', 'milagro order create --beneficiary Qm… --json'],
+    examples: ['milagro order create', 'milagro order create --beneficiary Qm… --json', 'milagro order create --ext fiduciaries=Qm…,Qm…,Qm… --ext threshold=2   # a 2-of-3 threshold order (docs/threshold.md)'],
   },
   {
     name: 'order list',
@@ -196,8 +196,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: ['ext'],
     extension: 'secret',
     summary: 'on a beneficiary\'s own node: get the secret from the part 4 CID the principal handed over',
-    details: 'The node redeems only orders of a fiduciary it trusts (node.trustedFiduciaries) that name one of its identities as beneficiary.',
-    examples: ['milagro order redeem Qm…'],
+    details: 'The node redeems only orders of a fiduciary it trusts (node.trustedFiduciaries) that name one of its identities as beneficiary. A threshold order (docs/threshold.md) hands over one part 4 per fiduciary: give them all, comma-separated; their fiduciaries must be in node.thresholdFiduciaries or node.trustedFiduciaries.',
+    examples: ['milagro order redeem Qm…', 'milagro order redeem Qm…,Qm…,Qm…'],
   },
   {
     name: 'audit',
