@@ -20,6 +20,8 @@ import { dkgRound1 } from '../../../src/crypto/frost-dkg.ts'
 import { randomBytes } from '../../../src/crypto/random.ts'
 import { parseEnvelope } from '../../../src/envelope/envelope.ts'
 import { milagroPlugin } from '../../../src/plugins/milagro/index.ts'
+import { bitcoinAddress, bitcoinWalletPlugin } from '../../../src/plugins/bitcoinwallet/index.ts'
+import { safeguardSecretPlugin } from '../../../src/plugins/safeguardsecret/index.ts'
 import { recipientOf, signerOf } from '../../../src/services/identities.ts'
 import { inline } from '../../../src/services/inline.ts'
 import { rejectsCode } from './network.ts'
@@ -228,5 +230,37 @@ describe('threshold orders, failures', () => {
     await net.fiduciaries[0]!.threshold.round1({ orderPart1CID: part1CID, documentCID: p.cid })
     await rejectsCode(net.fiduciaries[0]!.threshold.round2({ orderPart1CID: part1CID, documentCID: net.fiduciaries[1]!.cid, round1CIDs: [part1CID, part1CID, part1CID, part1CID, part1CID] }), 'ORDER_NOT_PRINCIPAL')
     void randomBytes
+  })
+})
+
+describe('threshold orders with the other plugins', () => {
+  it('bitcoinwallet (2,3): the principal\'s share is in the final key, the address is the same at order and redemption, 1 fiduciary down', async () => {
+    const net = await thresholdNetwork(bitcoinWalletPlugin(), 3)
+    try {
+      const fids = net.fiduciaries.map(f => f.cid).join(',')
+      const order = await net.principal.order.create({ extension: { coin: '1', fiduciaries: fids, threshold: '2' } })
+      assert.notEqual(order.commitment, order.extension.groupKey, 'the final key is not the fiduciaries\' group key alone')
+      assert.equal(order.extension.address, bitcoinAddress(Buffer.from(order.commitment, 'hex'), 1))
+      net.wrap(2, real => ({ ...real, fulfillOrderSecret: down }))
+      const redeemed = await net.principal.order.secret({ orderReference: order.orderReference })
+      net.restore()
+      assert.equal(Buffer.from(secp256k1.getPublicKey(Buffer.from(redeemed.secret!, 'hex'), true)).toString('hex'), order.commitment)
+      assert.equal(redeemed.extension.address, order.extension.address)
+      assert.match(redeemed.extension.missing!, new RegExp(net.fiduciaries[2]!.cid))
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('safeguardsecret (2,3): the text encrypted to the group key comes back', async () => {
+    const net = await thresholdNetwork(safeguardSecretPlugin(), 3)
+    try {
+      const fids = net.fiduciaries.map(f => f.cid).join(',')
+      const order = await net.principal.order.create({ extension: { plainText: 'threshold text', fiduciaries: fids, threshold: '2' } })
+      const redeemed = await net.principal.order.secret({ orderReference: order.orderReference, extension: { cypherText: order.extension.cypherText!, v: order.extension.v!, t: order.extension.t! } })
+      assert.equal(redeemed.extension.plainText, 'threshold text')
+    } finally {
+      await net.close()
+    }
   })
 })
