@@ -180,7 +180,8 @@ export async function createNode (options: CreateNodeOptions): Promise<DtaNode> 
       if (thresholdFulfil !== undefined && fulfil !== undefined) {
         thresholdClients.set(node.cid, { thresholdRound1: thresholdFulfil.round1, thresholdRound2: thresholdFulfil.round2, thresholdRound3: thresholdFulfil.round3, fulfillOrderSecret: fulfil.secret })
       }
-      order = withThresholdOrders(order, { ...shared, state, fiduciaries: thresholdClients, trusted: new Set([...thresholdClients.keys(), ...trustedFiduciaries]), events })
+      const defaultSet = { t: config.node.thresholdDefault, fiduciaryCIDs: config.node.thresholdFiduciaries.map(e => e.slice(0, e.indexOf('='))) }
+      order = withThresholdOrders(order, { ...shared, state, fiduciaries: thresholdClients, defaultSet, trusted: new Set([...thresholdClients.keys(), ...trustedFiduciaries]), events })
       orderViews = createOrderViewService({ documents, state, identities, node })
       fiduciaryOf = { cid: fiduciaryCID, url: fiduciaryCID === node.cid ? null : config.node.masterFiduciaryServer }
       trusted = [...trustedFiduciaries]

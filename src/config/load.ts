@@ -311,6 +311,8 @@ function crossCheck (config: Plain, sources: Map<string, string>, problems: Prob
       if (named.has(cid)) problems.add('node.thresholdFiduciaries', sources.get('node.thresholdFiduciaries'), `names ${cid} twice`)
       named.add(cid)
     }
+    const t = Number(node.thresholdDefault ?? 0)
+    if (t !== 0 && (t < 2 || t > named.size)) problems.add('node.thresholdDefault', sources.get('node.thresholdDefault'), `is ${t}: a default threshold needs 2 ≤ t ≤ the ${named.size} fiduciaries of node.thresholdFiduciaries`)
   }
   // the witness keys: each one a key of its kind, the quorums within their lists
   const keys = (setting: string, list: unknown, parse: (vkey: string) => unknown): number => {

@@ -105,6 +105,7 @@ export const NodeSchema = Type.Object({
   thresholdFiduciaries: Type.Array(Type.String({ pattern: `^${CIDV0_PATTERN.slice(1, -1)}=${URL_PATTERN.slice(1)}`, formatHint: 'CID=URL (a fiduciary\'s identity CID and its base URL)' }), {
     default: [], description: 'The fiduciaries a threshold order may name (POST /v1/order with extension.fiduciaries and extension.threshold, docs/threshold.md), each with the base URL this node calls it at. A fiduciary that is this node itself (multi mode) needs no entry.'
   }),
+  thresholdDefault: integer(0, 0, 18, 'Makes every POST /v1/order without extension.fiduciaries a threshold order over all of node.thresholdFiduciaries, in their order, with this t (an order that gives only extension.threshold uses that set too). 0: orders are ordinary unless they name their fiduciaries.'),
   witnessFor: Type.Array(Type.String({ pattern: '^[^\\s+]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+={0,2}$', formatHint: 'a log\'s verifier key (name+hash+key, as GET /v1/log/key shows it)' }), {
     default: [], description: 'The logs this node witnesses: it cosigns their checkpoints at POST /v1/witness/add-checkpoint once each is consistent with the last it cosigned (docs/log.md, Witnesses). Empty: no witness endpoints.'
   }),

@@ -56,6 +56,8 @@ export interface ThresholdOrderComponents {
   cidOf: CidOf
   /** How this node reaches each fiduciary it may name (node.thresholdFiduciaries). */
   fiduciaries: ReadonlyMap<string, ThresholdFiduciaryClient>
+  /** node.thresholdDefault over node.thresholdFiduciaries: what an order that does not name its fiduciaries uses. */
+  defaultSet?: { t: number, fiduciaryCIDs: readonly string[] }
   /** Whose part 4 a beneficiary's redemption on this node accepts; by default the fiduciaries above. */
   trusted?: ReadonlySet<string>
   events?: DomainEvents
@@ -114,7 +116,15 @@ export function withThresholdOrders (single: OrderService, components: Threshold
   }
 
   async function create (request: OrderRequest, options: AbortOptions = {}): Promise<OrderResponse> {
-    const ext = request.extension ?? {}
+    const ext = { ...request.extension }
+    const defaults = components.defaultSet
+    if (ext[EXTENSION_FIDUCIARIES] === undefined && defaults !== undefined && defaults.fiduciaryCIDs.length > 0) {
+      // the configured set (node.thresholdFiduciaries), with the configured t unless the request gives one
+      if (ext[EXTENSION_THRESHOLD] !== undefined || defaults.t > 0) {
+        ext[EXTENSION_FIDUCIARIES] = defaults.fiduciaryCIDs.join(',')
+        ext[EXTENSION_THRESHOLD] ??= String(defaults.t)
+      }
+    }
     if (ext[EXTENSION_FIDUCIARIES] === undefined && ext[EXTENSION_THRESHOLD] === undefined) return await single.create(request, options)
     try {
       return await place(request, ext, options)

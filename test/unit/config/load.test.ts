@@ -285,6 +285,19 @@ describe('secrets', () => {
     assert.match(err.message, /node\.masterFiduciaryReplicas .*needs node\.masterFiduciaryServer/)
   })
 
+  it('a default threshold needs 2 ≤ t ≤ the threshold fiduciaries', async () => {
+    const [a, b] = ['QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', 'QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o']
+    const set = `${a}=http://127.0.0.1:7001,${b}=http://127.0.0.1:7002`
+    const c = await loadConfig({ home: await home(), env: { MILAGRO_NODE_THRESHOLDFIDUCIARIES: set, MILAGRO_NODE_THRESHOLDDEFAULT: '2' } })
+    assert.equal(c.node.thresholdDefault, 2)
+    assert.equal((await loadConfig({ home: await home(), env: {} })).node.thresholdDefault, 0)
+    for (const t of ['1', '3']) {
+      const err = await invalid(loadConfig({ home: await home(), env: { MILAGRO_NODE_THRESHOLDFIDUCIARIES: set, MILAGRO_NODE_THRESHOLDDEFAULT: t } }))
+      assert.match(err.message, /node\.thresholdDefault .*2 ≤ t ≤ the 2 fiduciaries/)
+    }
+    await invalid(loadConfig({ home: await home(), env: { MILAGRO_NODE_THRESHOLDDEFAULT: '2' } }))
+  })
+
   it('trusted fiduciaries\' log addresses: CID=URL, only for trusted fiduciaries other than the master, once each', async () => {
     const [a, b] = ['QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', 'QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o']
     const c = await loadConfig({ home: await home(), env: { MILAGRO_NODE_TRUSTEDFIDUCIARIES: `${a},${b}`, MILAGRO_NODE_TRUSTEDFIDUCIARYSERVERS: `${a}=https://fid-a.example:5556, ${b}=http://127.0.0.1:7000` } })

@@ -60,7 +60,7 @@ async function openNode (dir: string, name: string, documents: DocumentStore) {
   return { dir: join(dir, name), state, custody, identities, held, cid: held.cid }
 }
 
-export async function thresholdNetwork (plugin: Plugin, n: number): Promise<ThresholdNetwork> {
+export async function thresholdNetwork (plugin: Plugin, n: number, options: { defaultT?: number } = {}): Promise<ThresholdNetwork> {
   const dir = await mkdtemp(join(tmpdir(), 'dta-threshold-'))
   const documents = createLocalDocumentStore({ path: join(dir, 'documents') })
   await documents.start()
@@ -78,7 +78,8 @@ export async function thresholdNetwork (plugin: Plugin, n: number): Promise<Thre
   const clients = new Map(fiduciaries.map(f => [f.cid, f.client]))
   const shared = { documents, identities: p.identities, plugin, pluginContext: createPluginContext(plugin, p.state, p.custody), node: p.held, cidOf: cidV0Of }
   const single = createOrderService({ ...shared, state: p.state, fiduciary: { fulfillOrder: fiduciaries[0]!.fulfil.order, fulfillOrderSecret: fiduciaries[0]!.fulfil.secret }, fiduciaryCID: fiduciaries[0]!.cid, trustedFiduciaries: new Set() })
-  const order = withThresholdOrders(single, { ...shared, state: p.state, fiduciaries: clients })
+  const defaultSet = options.defaultT === undefined ? undefined : { t: options.defaultT, fiduciaryCIDs: fiduciaries.map(f => f.cid) }
+  const order = withThresholdOrders(single, { ...shared, state: p.state, fiduciaries: clients, ...(defaultSet === undefined ? {} : { defaultSet }) })
   return {
     documents,
     fiduciaries,

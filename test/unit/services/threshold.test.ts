@@ -263,4 +263,19 @@ describe('threshold orders with the other plugins', () => {
       await net.close()
     }
   })
+
+  it('a configured default set (node.thresholdDefault): an order that names no fiduciaries is a threshold order over the set', async () => {
+    const net = await thresholdNetwork(milagroPlugin(), 3, { defaultT: 2 })
+    try {
+      const order = await net.principal.order.create({})
+      assert.equal(order.extension.threshold, '2')
+      assert.equal(order.extension.fiduciaries, net.fiduciaries.map(f => f.cid).join(','))
+      const three = await net.principal.order.create({ extension: { threshold: '3' } })
+      assert.equal(three.extension.threshold, '3')
+      const redeemed = await net.principal.order.secret({ orderReference: order.orderReference })
+      assert.equal(Buffer.from(secp256k1.getPublicKey(Buffer.from(redeemed.secret!, 'hex'), true)).toString('hex'), order.commitment)
+    } finally {
+      await net.close()
+    }
+  })
 })
