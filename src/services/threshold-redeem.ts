@@ -18,7 +18,7 @@ import type { AbortOptions, Extension } from '../ports/common.ts'
 import { DtaError } from '../errors.ts'
 import { assertSameOrder, decodeOrderPart, validateOrder, withPartCIDs } from '../core/order.ts'
 import { thresholdOf } from '../core/threshold.ts'
-import { checkCombined, combineShares, shareMatches } from '../crypto/frost-dkg.ts'
+import { checkCombined, combineShares, MAX_THRESHOLD_FIDUCIARIES, shareMatches } from '../crypto/frost-dkg.ts'
 import { timingSafeEqual, toHex, wipe } from '../crypto/hash.ts'
 import { commitmentPopVerify } from '../crypto/secp256k1.ts'
 import { parseEnvelope, verifyParsedEnvelope } from '../envelope/envelope.ts'
@@ -93,7 +93,9 @@ export function thresholdRedeemer (c: ThresholdRedeemComponents) {
   }
 
   async function redeem (part4CIDs: readonly string[], requestExtension: Extension, options: AbortOptions = {}): Promise<OrderSecretResponse> {
-    if (part4CIDs.length === 0 || new Set(part4CIDs).size !== part4CIDs.length) throw new DtaError('REQUEST_INVALID', `${EXTENSION_PART4_CIDS}: distinct part 4 CIDs`)
+    if (part4CIDs.length === 0 || part4CIDs.length > MAX_THRESHOLD_FIDUCIARIES || new Set(part4CIDs).size !== part4CIDs.length) {
+      throw new DtaError('REQUEST_INVALID', `${EXTENSION_PART4_CIDS}: 1 to ${MAX_THRESHOLD_FIDUCIARIES} distinct part 4 CIDs`)
+    }
     const all: Released[] = []
     try {
       let reader: HeldIdentity | undefined

@@ -45,6 +45,8 @@ export interface ThresholdNetwork {
   readonly documents: DocumentStore
   readonly fiduciaries: ThresholdFiduciary[]
   readonly principal: { cid: string, held: HeldIdentity, identities: Identities, order: OrderService, state: StateRepository }
+  /** A beneficiary's own node (its node identity is the beneficiary), trusting the n fiduciaries. */
+  readonly beneficiary: { cid: string, order: OrderService }
   /** Replaces the principal's client of fiduciary `i` (0-based) by `wrap(real)`; `restore` undoes it. */
   wrap (i: number, wrap: (real: ThresholdFiduciaryClient) => ThresholdFiduciaryClient): void
   restore (): void
@@ -78,16 +80,22 @@ export async function thresholdNetwork (plugin: Plugin, n: number, options: { de
   const clients = new Map(fiduciaries.map(f => [f.cid, f.client]))
   const shared = { documents, identities: p.identities, plugin, pluginContext: createPluginContext(plugin, p.state, p.custody), node: p.held, cidOf: cidV0Of }
   const single = createOrderService({ ...shared, state: p.state, fiduciary: { fulfillOrder: fiduciaries[0]!.fulfil.order, fulfillOrderSecret: fiduciaries[0]!.fulfil.secret }, fiduciaryCID: fiduciaries[0]!.cid, trustedFiduciaries: new Set() })
+  // a beneficiary's own node: its own state and identities, the same network, trusting the n fiduciaries
+  const b = await openNode(dir, 'beneficiary', documents)
+  const bShared = { documents, identities: b.identities, plugin, pluginContext: createPluginContext(plugin, b.state, b.custody), node: b.held, cidOf: cidV0Of }
+  const bSingle = createOrderService({ ...bShared, state: b.state, fiduciary: { fulfillOrder: fiduciaries[0]!.fulfil.order, fulfillOrderSecret: fiduciaries[0]!.fulfil.secret }, fiduciaryCID: fiduciaries[0]!.cid, trustedFiduciaries: new Set() })
+  const bOrder = withThresholdOrders(bSingle, { ...bShared, state: b.state, fiduciaries: new Map(clients) })
   const defaultSet = options.defaultT === undefined ? undefined : { t: options.defaultT, fiduciaryCIDs: fiduciaries.map(f => f.cid) }
   const order = withThresholdOrders(single, { ...shared, state: p.state, fiduciaries: clients, ...(defaultSet === undefined ? {} : { defaultSet }) })
   return {
     documents,
     fiduciaries,
     principal: { cid: p.cid, held: p.held, identities: p.identities, order, state: p.state },
+    beneficiary: { cid: b.cid, order: bOrder },
     wrap (i, wrap) { clients.set(fiduciaries[i]!.cid, wrap(fiduciaries[i]!.client)) },
     restore () { for (const f of fiduciaries) clients.set(f.cid, f.client) },
     async close () {
-      for (const node of [...fiduciaries, p]) {
+      for (const node of [...fiduciaries, p, b]) {
         await node.state.close()
         await node.custody.close()
       }

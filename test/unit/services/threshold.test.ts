@@ -170,6 +170,45 @@ describe('threshold orders, failures', () => {
     assert.equal(Buffer.from(secp256k1.getPublicKey(Buffer.from(redeemed.secret!, 'hex'), true)).toString('hex'), order.commitment)
   })
 
+  it('a beneficiary on another node: the principal hands off the part 4 CIDs; the beneficiary\'s node names a wrong share and combines the others', async () => {
+    const order = await net.principal.order.create({ beneficiaryIDDocumentCID: net.beneficiary.cid, extension: extension() })
+    const liar = net.fiduciaries[1]!
+    net.wrap(1, real => ({
+      ...real,
+      async fulfillOrderSecret (request, options) {
+        const answer = await real.fulfillOrderSecret(request, options)
+        const parsed = parseEnvelope(await net.documents.get(answer.orderPart4CID))
+        const doc4 = decodeOrderPart(parsed, recipientOf(liar.held)).document
+        doc4.orderPart4!.orderKey = secp256k1.utils.randomSecretKey()
+        const bytes = sealOrderPart({ signer: signerOf(liar.held), document: doc4, recipients: await liar.identities.recipients(parsed.header.recipients), previousCID: parsed.header.previousCID })
+        const cid = await net.documents.put(bytes)
+        return { ...answer, orderPart4CID: cid, documents: inline([[cid, bytes]]) }
+      },
+    }))
+    for (const i of [3]) net.wrap(i, real => ({ ...real, fulfillOrderSecret: down }))
+    const handed = await net.principal.order.secret({ orderReference: order.orderReference })
+    net.restore()
+    assert.equal(handed.secret, undefined)
+    assert.equal(handed.extension.beneficiaryIDDocumentCID, net.beneficiary.cid)
+    assert.match(handed.extension.missing!, new RegExp(`${net.fiduciaries[3]!.cid}:PEER_UNREACHABLE`))
+    const cids = handed.extension.orderPart4CIDs!
+    assert.equal(cids.split(',').length, 4)
+    const redeemed = await net.beneficiary.order.secret({ orderPart4CID: handed.orderPart4CID, extension: { orderPart4CIDs: cids } })
+    assert.equal(redeemed.extension.wrong, liar.cid)
+    assert.equal(redeemed.extension.released!.split(',').length, 3)
+    assert.equal(Buffer.from(secp256k1.getPublicKey(Buffer.from(redeemed.secret!, 'hex'), true)).toString('hex'), order.commitment)
+    // the principal's own node cannot read them
+    await rejectsCode(net.principal.order.secret({ orderPart4CID: handed.orderPart4CID, extension: { orderPart4CIDs: cids } }), 'ENVELOPE_NOT_A_RECIPIENT')
+    // a document not signed by a trusted fiduciary (here part 1, by the principal) is refused
+    await rejectsCode(net.beneficiary.order.secret({ extension: { orderPart4CIDs: `${order.orderPart1CID},${cids}` } }), 'ORDER_FIDUCIARY_NOT_TRUSTED')
+    // part 4s of two orders do not combine
+    const other = await net.principal.order.create({ beneficiaryIDDocumentCID: net.beneficiary.cid, extension: extension() })
+    const otherCIDs = (await net.principal.order.secret({ orderReference: other.orderReference })).extension.orderPart4CIDs!.split(',')
+    await rejectsCode(net.beneficiary.order.secret({ extension: { orderPart4CIDs: [...cids.split(',').slice(0, 2), otherCIDs[2]!].join(',') } }), 'ORDER_CHAIN_BROKEN')
+    // fewer than t
+    await rejectsCode(net.beneficiary.order.secret({ extension: { orderPart4CIDs: otherCIDs.slice(0, 2).join(',') } }), 'THRESHOLD_NOT_ENOUGH_SHARES')
+  })
+
   it('a principal that shows different round-1 packages is caught: by its own check, and by the fiduciaries', async () => {
     // an honest principal whose relay to fiduciary 1 is tampered with: fiduciary 1 reports another transcript
     const colluder = net.fiduciaries[1]!
