@@ -13,9 +13,11 @@ import { DtaError, isDtaError } from '../../errors.ts'
 export interface Operations {
   /**
    * Runs `work` if the store is started, handing it the combined signal; `timeoutMs` adds a deadline
-   * after which the operation fails with DOCUMENT_FETCH_TIMEOUT.
+   * after which the operation fails with DOCUMENT_FETCH_TIMEOUT. With `lazy`, the deadline starts
+   * only when `work` calls `startDeadline` — when it begins to wait for the network, so that
+   * reading local blocks on a busy machine is not a fetch that timed out.
    */
-  run<T> (options: AbortOptions | undefined, work: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T>
+  run<T> (options: AbortOptions | undefined, work: (signal: AbortSignal, startDeadline: () => void) => Promise<T>, timeoutMs?: number, lazy?: boolean): Promise<T>
   /** Marks the store started (a fresh lifetime). */
   open (): void
   /** Marks the store stopped and aborts everything in flight with DOCUMENT_STORE_STOPPED. */
@@ -38,7 +40,7 @@ export function createOperations (): Operations {
       lifetime = undefined
     },
 
-    async run (options, work, timeoutMs) {
+    async run (options, work, timeoutMs, lazy = false) {
       const life = lifetime
       if (life === undefined) throw new DtaError('DOCUMENT_STORE_STOPPED')
       const caller = options?.signal
@@ -46,9 +48,13 @@ export function createOperations (): Operations {
       // a cleared timer rather than AbortSignal.timeout(), so no timer outlives the operation
       let deadline: AbortSignal | undefined
       let timer: ReturnType<typeof setTimeout> | undefined
+      let startDeadline = (): void => {}
       if (timeoutMs !== undefined) {
         const expiry = new AbortController()
-        timer = setTimeout(() => { expiry.abort(new DOMException('fetch timed out', 'TimeoutError')) }, timeoutMs)
+        startDeadline = () => {
+          timer ??= setTimeout(() => { expiry.abort(new DOMException('fetch timed out', 'TimeoutError')) }, timeoutMs)
+        }
+        if (!lazy) startDeadline()
         deadline = expiry.signal
       }
       const parts = [life.signal]
@@ -62,7 +68,7 @@ export function createOperations (): Operations {
         signal.addEventListener('abort', onAbort, { once: true })
       })
       aborted.catch(() => {})
-      const working = work(signal)
+      const working = work(signal, startDeadline)
       working.catch(() => {})
       try {
         return await Promise.race([working, aborted])

@@ -43,7 +43,7 @@ import { DatabaseSync } from 'node:sqlite'
 import type { TestContext } from 'node:test'
 
 const BIN = fileURLToPath(new URL('../../../bin/milagro.js', import.meta.url))
-const READY_TIMEOUT_MS = 30_000
+const READY_TIMEOUT_MS = 90_000 // a bound, not a wait: a loaded 2-core machine has taken over 30 s to start a node
 const STOP_TIMEOUT_MS = 15_000
 const INIT_TIMEOUT_MS = 30_000
 const LOG_LINES_KEPT = 400

@@ -144,7 +144,7 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
       let fetched = false
       const fetchedIn = (result: string): void => { if (fetched) config.onNetworkFetch?.((performance.now() - started) / 1000, result) }
       try {
-        const bytes = await operations.run(options, async (signal) => {
+        const bytes = await operations.run(options, async (signal, startDeadline) => {
           const { helia, blockstore, libp2p, peering, dht } = running()
           const cached = recent.get(cid)
           if (cached !== undefined) return cached
@@ -153,6 +153,8 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
           const source: BlockSource = {
             async * get (blockCid, blockOptions) {
               if (!(await blockstore.has(blockCid, blockOptions))) {
+                // ipfs.fetchTimeoutMs bounds the wait for the network, from the first missing block
+                startDeadline()
                 fetched = true
                 if (libp2p.getPeers().length === 0) await peering.settled()
                 if (libp2p.getPeers().length === 0) throw noPeer(cid, blockCid.equals(root) ? undefined : blockCid.toString())
@@ -167,7 +169,7 @@ export function createHeliaDocumentStore (init: HeliaDocumentStoreInit): HeliaDo
           if (fetched) dht?.announcer.announce(root)
           recent.add(cid, exported)
           return exported
-        }, config.fetchTimeoutMs)
+        }, config.fetchTimeoutMs, true)
         fetchedIn('ok')
         return bytes
       } catch (err) {
