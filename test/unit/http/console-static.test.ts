@@ -24,7 +24,7 @@ import { gunzipSync } from 'node:zlib'
 import path from 'node:path'
 import { loadConfig } from '../../../src/config/load.ts'
 import { isPublicRoute } from '../../../src/http/auth.ts'
-import { CONSOLE_DIR, loadConsoleAssets, prepareConsole } from '../../../src/http/console.ts'
+import { BUNDLE, CONSOLE_DIR, loadConsoleAssets, prepareConsole } from '../../../src/http/console.ts'
 import { API_CSP, CONSOLE_CSP } from '../../../src/http/security-headers.ts'
 import { createNode, initNode } from '../../../src/node.ts'
 import type { DtaNode } from '../../../src/node.ts'
@@ -72,7 +72,7 @@ describe('the console\'s static files and the security headers', () => {
     const index = await raw('/ui/')
     assert.equal(index.status, 200)
     assert.equal(index.headers['content-type'], 'text/html; charset=utf-8')
-    assert.match(index.body.toString(), /<script type="module" src="v\/[0-9a-f]{20}\/main.js"><\/script>/)
+    assert.match(index.body.toString(), /<script type="module" src="v\/[0-9a-f]{20}\/console.js"><\/script>/)
     assert.doesNotMatch(index.body.toString(), /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script in the page')
     for (const [file, type] of [['main.js', 'text/javascript; charset=utf-8'], ['style.css', 'text/css; charset=utf-8'], ['favicon.svg', 'image/svg+xml'],
       ['pages/order.js', 'text/javascript; charset=utf-8'], ['vendor/preact.mjs', 'text/javascript; charset=utf-8'], ['vendor/htm.mjs', 'text/javascript; charset=utf-8']] as const) {
@@ -93,7 +93,8 @@ describe('the console\'s static files and the security headers', () => {
     const page = index.body.toString()
     const named = [...page.matchAll(/\b(?:src|href)="([^"]+)"/g)].map(m => m[1]!)
     const local = named.filter(n => n !== '../docs')
-    assert.ok(local.length > 20 && local.every(n => n.startsWith(`v/${version}/`)), local.join(' '))
+    assert.deepEqual(local.map(n => n.slice(n.lastIndexOf('/') + 1)).sort(), ['console.js', 'favicon.svg', 'style.css'])
+    assert.ok(local.every(n => n.startsWith(`v/${version}/`)), local.join(' '))
     for (const name of local) {
       const answer = await raw(`/ui/${name}`)
       assert.equal(answer.status, 200, name)
@@ -156,10 +157,15 @@ describe('the console\'s static files and the security headers', () => {
     const hooks = (await raw('/ui/vendor/hooks.mjs')).body.toString()
     assert.match(hooks, /from"\.\/preact\.mjs"/)
     assert.doesNotMatch(hooks, /from\s*["']preact["']/)
-    // every module the console imports is one the node serves (no bare specifier, nothing remote)
+    // every module the console imports is one the node serves (no bare specifier, nothing remote),
+    // and the bundle index.html loads holds each of them once, lib/api.js first
     const assets = loadConsoleAssets()
-    const preloaded = [...assets.get('index.html')!.body.toString().matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map(m => m[1]).sort()
-    assert.deepEqual(preloaded, [...assets.keys()].filter(n => /\.m?js$/.test(n)).sort(), 'index.html preloads every module')
+    const bundle = prepareConsole(assets).files.get(BUNDLE)!.body.toString()
+    const inBundle = [...bundle.matchAll(/^\/\/ (\S+)\nconst __m\d+ = \(\(\) => \{$/gm)].map(m => m[1]!)
+    assert.deepEqual([...inBundle].sort(), [...assets.keys()].filter(n => /\.m?js$/.test(n)).sort(), 'the bundle holds every module once')
+    assert.equal(inBundle[0], 'lib/api.js')
+    assert.equal(inBundle.at(-1), 'main.js')
+    assert.equal((await raw(`/ui/${BUNDLE}`)).body.toString(), bundle)
     for (const [name, asset] of assets) {
       if (!name.endsWith('.js')) continue
       for (const m of asset.body.toString().matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)) {
