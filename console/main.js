@@ -2,7 +2,7 @@
 // the API needs a token, and then the sign-in view is all there is, no data — then shows the
 // header (with a warning on every view when the API is open to anyone), the navigation and the view
 // the URL's hash names.
-import { html, render, useEffect, useState } from './lib/html.js'
+import { html, render, useLayoutEffect, useState } from './lib/html.js'
 import { api, hasToken, setToken, whenUnauthorized } from './lib/api.js'
 import { ordersOn } from './lib/format.js'
 import { href, useRoute } from './lib/router.js'
@@ -56,7 +56,8 @@ function App () {
       if (e.status !== 401) setError(e)
     }
   }
-  useEffect(() => {
+  // before the first paint (useEffect would wait for the next frame): the answer is usually here already
+  useLayoutEffect(() => {
     whenUnauthorized((e) => {
       // a refused or expired token: forget it and every datum shown with it
       if (hasToken()) setTokenError(e)

@@ -1,6 +1,6 @@
 // Pieces every page uses: a copyable CID, a page title that takes the focus when the view
 // changes, a pager, an error note, a loader hook, a labelled field, announcements.
-import { html, useCallback, useEffect, useRef, useState } from '../lib/html.js'
+import { html, useCallback, useEffect, useLayoutEffect, useRef, useState } from '../lib/html.js'
 import { shortCid } from '../lib/format.js'
 
 /** Says `text` to screen readers through the page's one polite live region (main.js). */
@@ -96,7 +96,8 @@ export function useLoad (load, deps) {
       if (mine === generation.current) setState({ key, data: undefined, error })
     }
   }, deps)
-  useEffect(() => { void run() }, [run])
+  // asked in the commit, before the paint: useEffect would wait for the next frame first
+  useLayoutEffect(() => { void run() }, [run])
   const current = state.key === key
   return { data: current ? state.data : undefined, error: current ? state.error : null, reload: run }
 }

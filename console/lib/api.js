@@ -82,9 +82,9 @@ export function query (params) {
   return s === '' ? '' : `?${s}`
 }
 
-// Asked as soon as this module runs: index.html loads it before the rest of the console, so these
-// answers arrive while the other modules are still loading (the order view of a deep link, the
-// slowest, comes in about half the time). Without a token yet, a node with OAuth2 on answers 401,
+// Asked as soon as this module runs: the node's bundle of the console (src/http/console-bundle.ts)
+// runs it first, so these answers are on their way while preact and the views are still being set
+// up (the order view of a deep link waits for its chain most). Without a token yet, a node with OAuth2 on answers 401,
 // which is dropped (prefetch) and asked again once signed in.
 prefetch('v1/node')
 const deepLink = /^#\/order\/([0-9a-f]{32})$/.exec(location.hash)

@@ -1,6 +1,7 @@
 // The console's view layer: preact with htm's tagged templates, so there is no JSX and no build
-// step — the browser loads these modules as they are (docs/console.md). preact and htm are served
-// by the node from their npm packages under /ui/vendor/ (src/http/console.ts).
+// step — these modules run as they are written; the node only joins them into one file when it
+// starts (src/http/console-bundle.ts, docs/console.md). preact and htm come from their npm
+// packages (src/http/console.ts).
 import { h, render, Fragment } from '../vendor/preact.mjs'
 import htm from '../vendor/htm.mjs'
 

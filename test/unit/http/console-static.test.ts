@@ -3,6 +3,9 @@
  * (src/http/security-headers.ts), on a real multi node listening on 127.0.0.1 — requests sent raw
  * over a socket, so that no client normalises a `..` away:
  * - /ui redirects to /ui/, which is the console's page; each file has its content type;
+ * - the page (no-cache, ETag and 304) names every file under /ui/v/<version>/ (immutable), the
+ *   version a hash of the files; a wrong or old version, traversal and the page there are 404;
+ * - text is gzipped only for a request that accepts it;
  * - preact, hooks and htm are served from the packages, the hooks module's bare import rewritten;
  * - the console's answers carry the strict CSP (no inline script, no eval, no framing), nosniff,
  *   X-Frame-Options, COOP; API answers `Cache-Control: no-store` and a deny-all CSP;
@@ -17,10 +20,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import type { IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
+import { gunzipSync } from 'node:zlib'
 import path from 'node:path'
 import { loadConfig } from '../../../src/config/load.ts'
 import { isPublicRoute } from '../../../src/http/auth.ts'
-import { CONSOLE_DIR, loadConsoleAssets } from '../../../src/http/console.ts'
+import { BUNDLE, CONSOLE_DIR, loadConsoleAssets, prepareConsole } from '../../../src/http/console.ts'
 import { API_CSP, CONSOLE_CSP } from '../../../src/http/security-headers.ts'
 import { createNode, initNode } from '../../../src/node.ts'
 import type { DtaNode } from '../../../src/node.ts'
@@ -36,9 +40,9 @@ describe('the console\'s static files and the security headers', () => {
   const packageJson = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')
 
   /** One request with the path exactly as given (no normalisation by a client). */
-  async function raw (pathAndQuery: string, method = 'GET'): Promise<Answer> {
+  async function raw (pathAndQuery: string, method = 'GET', headers: Record<string, string> = {}): Promise<Answer> {
     return await new Promise<Answer>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path: pathAndQuery, headers: { host: `127.0.0.1:${port}` }, agent: false, timeout: 10_000 }, (res) => {
+      const req = request({ host: '127.0.0.1', port, method, path: pathAndQuery, headers: { host: `127.0.0.1:${port}`, ...headers }, agent: false, timeout: 10_000 }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }) })
@@ -68,7 +72,7 @@ describe('the console\'s static files and the security headers', () => {
     const index = await raw('/ui/')
     assert.equal(index.status, 200)
     assert.equal(index.headers['content-type'], 'text/html; charset=utf-8')
-    assert.match(index.body.toString(), /<script type="module" src="main.js"><\/script>/)
+    assert.match(index.body.toString(), /<script type="module" src="v\/[0-9a-f]{20}\/console.js"><\/script>/)
     assert.doesNotMatch(index.body.toString(), /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script in the page')
     for (const [file, type] of [['main.js', 'text/javascript; charset=utf-8'], ['style.css', 'text/css; charset=utf-8'], ['favicon.svg', 'image/svg+xml'],
       ['pages/order.js', 'text/javascript; charset=utf-8'], ['vendor/preact.mjs', 'text/javascript; charset=utf-8'], ['vendor/htm.mjs', 'text/javascript; charset=utf-8']] as const) {
@@ -80,15 +84,88 @@ describe('the console\'s static files and the security headers', () => {
     assert.equal((await raw('/ui/main.js', 'HEAD')).status, 200)
   })
 
+  it('index.html names the files under /ui/v/<version>/, which are immutable; the page itself is revalidated', async () => {
+    const assets = loadConsoleAssets()
+    const { version } = prepareConsole(assets)
+    assert.match(version, /^[0-9a-f]{20}$/)
+    const index = await raw('/ui/')
+    assert.equal(index.headers['cache-control'], 'no-cache')
+    const page = index.body.toString()
+    const named = [...page.matchAll(/\b(?:src|href)="([^"]+)"/g)].map(m => m[1]!)
+    const local = named.filter(n => n !== '../docs')
+    assert.deepEqual(local.map(n => n.slice(n.lastIndexOf('/') + 1)).sort(), ['console.js', 'favicon.svg', 'style.css'])
+    assert.ok(local.every(n => n.startsWith(`v/${version}/`)), local.join(' '))
+    for (const name of local) {
+      const answer = await raw(`/ui/${name}`)
+      assert.equal(answer.status, 200, name)
+      assert.equal(answer.headers['cache-control'], 'public, max-age=31536000, immutable', name)
+      assert.equal(answer.headers['content-security-policy'], CONSOLE_CSP, name)
+      assert.deepEqual(answer.body, (await raw(`/ui/${name.slice(`v/${version}/`.length)}`)).body, name)
+    }
+    // the version changes with any byte of any file, and only then
+    const changed = new Map(assets)
+    changed.set('lib/format.js', { ...assets.get('lib/format.js')!, body: Buffer.concat([assets.get('lib/format.js')!.body, Buffer.from('\n')]) })
+    assert.notEqual(prepareConsole(changed).version, version)
+    assert.equal(prepareConsole(new Map(assets)).version, version)
+    // revalidation: the page's ETag gives a 304 without a body
+    assert.match(index.headers.etag ?? '', /^"[0-9a-f]{32}"$/)
+    const again = await raw('/ui/', 'GET', { 'if-none-match': index.headers.etag! })
+    assert.equal(again.status, 304)
+    assert.equal(again.body.length, 0)
+    assert.equal((await raw('/ui/', 'GET', { 'if-none-match': '"0123"' })).status, 200)
+  })
+
+  it('under /ui/v/: a wrong or old version, traversal (plain or encoded) and the page itself are 404', async () => {
+    const { version } = prepareConsole(loadConsoleAssets())
+    const wrong = version.replace(/^./, c => (c === '0' ? '1' : '0'))
+    const attempts = [
+      `/ui/v/${wrong}/main.js`, `/ui/v/${version.slice(0, 19)}/main.js`, `/ui/v/${version}0/main.js`, `/ui/v/${version.toUpperCase()}/main.js`,
+      '/ui/v/main.js', `/ui/v/${version}`, `/ui/v/${version}/`, `/ui/v/${version}/index.html`, `/ui/v//${version}/main.js`, `/ui/v/%2e%2e/main.js`,
+      `/ui/v/${version}/../../../package.json`, `/ui/v/${version}/%2e%2e/%2e%2e/package.json`, `/ui/v/${version}/%2e%2e%2f%2e%2e%2fpackage.json`,
+      `/ui/v/${version}/..%2f..%2f..%2fpackage.json`, `/ui/v/${version}/%252e%252e%252fpackage.json`, `/ui/v/${version}/vendor/../../../src/node.ts`,
+      `/ui/v/${version}/..%5c..%5cpackage.json`, `/ui/v/${version}/%2fetc%2fpasswd`, `/ui/v/${version}/main.js%00.html`, `/ui/v/${version}/lib/`,
+      `/ui/v/${version}/.gitignore`, `/ui/v/${version}/v/${version}/main.js`, `/ui/v/..%2f${version}/main.js`,
+    ]
+    for (const url of attempts) {
+      const answer = await raw(url)
+      assert.ok(answer.status === 404 || answer.status === 400, `${url} → ${answer.status}`)
+      const text = answer.body.toString()
+      assert.ok(!text.includes('milagro-dta') && !text.includes('root:') && !text.includes('createNode'), url)
+      assert.notEqual(answer.headers['cache-control'], 'public, max-age=31536000, immutable', url)
+      if (answer.status === 404) assert.match(JSON.parse(text).code as string, /^(ROUTE_)?NOT_FOUND$/, url)
+    }
+    // a path the client normalised is an ordinary name: still only what the map holds
+    assert.equal((await raw(`/ui/v/${version}/lib/../main.js`)).status, 404)
+  })
+
+  it('sends text gzipped when the request accepts it, never when it refuses it', async () => {
+    const { version } = prepareConsole(loadConsoleAssets())
+    const plain = await raw(`/ui/v/${version}/vendor/preact.mjs`)
+    assert.equal(plain.headers['content-encoding'], undefined)
+    assert.equal(plain.headers.vary, 'accept-encoding')
+    const zipped = await raw(`/ui/v/${version}/vendor/preact.mjs`, 'GET', { 'accept-encoding': 'gzip, deflate, br, zstd' })
+    assert.equal(zipped.headers['content-encoding'], 'gzip')
+    assert.ok(zipped.body.length < plain.body.length / 2, `${zipped.body.length} of ${plain.body.length}`)
+    assert.deepEqual(gunzipSync(zipped.body), plain.body)
+    assert.equal((await raw('/ui/', 'GET', { 'accept-encoding': 'gzip;q=0, identity' })).headers['content-encoding'], undefined)
+    assert.equal((await raw('/ui/', 'GET', { 'accept-encoding': 'gzip;q=0.5' })).headers['content-encoding'], 'gzip')
+    assert.equal((await raw('/ui/', 'GET', { 'accept-encoding': 'br' })).headers['content-encoding'], undefined)
+  })
+
   it('serves preact and htm from their packages, the hooks module importing ./preact.mjs', async () => {
     assert.equal((await raw('/ui/vendor/preact.mjs')).body.toString(), readFileSync(new URL(import.meta.resolve('preact')), 'utf8'))
     const hooks = (await raw('/ui/vendor/hooks.mjs')).body.toString()
     assert.match(hooks, /from"\.\/preact\.mjs"/)
     assert.doesNotMatch(hooks, /from\s*["']preact["']/)
-    // every module the console imports is one the node serves (no bare specifier, nothing remote)
+    // every module the console imports is one the node serves (no bare specifier, nothing remote),
+    // and the bundle index.html loads holds each of them once, lib/api.js first
     const assets = loadConsoleAssets()
-    const preloaded = [...assets.get('index.html')!.body.toString().matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map(m => m[1]).sort()
-    assert.deepEqual(preloaded, [...assets.keys()].filter(n => /\.m?js$/.test(n)).sort(), 'index.html preloads every module')
+    const bundle = prepareConsole(assets).files.get(BUNDLE)!.body.toString()
+    const inBundle = [...bundle.matchAll(/^\/\/ (\S+)\nconst __m\d+ = \(\(\) => \{$/gm)].map(m => m[1]!)
+    assert.deepEqual([...inBundle].sort(), [...assets.keys()].filter(n => /\.m?js$/.test(n)).sort(), 'the bundle holds every module once')
+    assert.equal(inBundle[0], 'lib/api.js')
+    assert.equal(inBundle.at(-1), 'main.js')
+    assert.equal((await raw(`/ui/${BUNDLE}`)).body.toString(), bundle)
     for (const [name, asset] of assets) {
       if (!name.endsWith('.js')) continue
       for (const m of asset.body.toString().matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)) {

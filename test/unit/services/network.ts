@@ -62,6 +62,8 @@ export interface FiduciaryNode extends Omit<Node, 'order'> {
 
 export interface Network {
   readonly plugin: Plugin
+  /** The temp folder: the document store's blocks are in `<dir>/documents/blocks`. */
+  readonly dir: string
   readonly documents: DocumentStore
   readonly fiduciary: FiduciaryNode
   readonly principal: Node
@@ -118,7 +120,7 @@ export async function network (plugin: Plugin, options: { allowPrincipals?: stri
   const beneficiary = await principalSide('beneficiary')
   const stranger = await principalSide('stranger')
   const net: Network = {
-    plugin, documents, fiduciary, principal, beneficiary, stranger,
+    plugin, dir, documents, fiduciary, principal, beneficiary, stranger,
     place: async (extension, o = {}) => await principal.order.create({ extension, beneficiaryIDDocumentCID: o.beneficiary?.cid }),
     redeem: async (orderReference, o = {}) => await principal.order.secret({ orderReference, beneficiaryIDDocumentCID: o.beneficiary?.cid, extension: o.extension }),
     redeemOn: async (node, orderPart4CID, extension) => await node.order.secret({ orderPart4CID, extension }),
