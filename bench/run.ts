@@ -17,8 +17,8 @@
  * and prints both with the difference; the worktree is removed at the end. A ref without
  * src/accounting.ts is compared on CPU per cycle only.
  *
- * Options (env): BENCH_SECONDS (cap per level, default 30), BENCH_WINDOW (seconds, default 3),
- * BENCH_MIN_WINDOWS (default 5), BENCH_CI (default 0.025), BENCH_LEVELS (default 1,8,32),
+ * Options (env): BENCH_SECONDS (cap per level, default 90), BENCH_WINDOW (seconds, default 5),
+ * BENCH_MIN_WINDOWS (default 6), BENCH_CI (default 0.025), BENCH_LEVELS (default 1,8,32),
  * BENCH_PLUGIN (default milagro), BENCH_STATE (sqlite, the default, or postgres: a throwaway
  * PostgreSQL 15 cluster on a unix socket, as the tests start it), BENCH_REPLICAS (with postgres:
  * that many fiduciary replicas on the one database, each with its own principal, the load spread
@@ -62,9 +62,9 @@ if (options.state !== 'sqlite' && options.state !== 'postgres') throw new Error(
 if (!Number.isSafeInteger(options.replicas) || options.replicas < 1 || (options.replicas > 1 && options.state !== 'postgres')) throw new Error('BENCH_REPLICAS is 1, or more with BENCH_STATE=postgres')
 const levelOptions = {
   plugin: options.plugin,
-  capSeconds: numberEnv('BENCH_SECONDS', 30),
-  windowSeconds: numberEnv('BENCH_WINDOW', 3),
-  minWindows: numberEnv('BENCH_MIN_WINDOWS', 5),
+  capSeconds: numberEnv('BENCH_SECONDS', 90),
+  windowSeconds: numberEnv('BENCH_WINDOW', 5),
+  minWindows: numberEnv('BENCH_MIN_WINDOWS', 6),
   ci: numberEnv('BENCH_CI', 0.025),
 }
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,8,32').split(',').map(Number)

@@ -9,13 +9,15 @@
  * the function it was given (no wrapper, no signal handler, no snapshot). A leaf module (like
  * errors.ts), so the crypto layer can import it.
  *
- * What a call costs: `process.cpuUsage()` before and after, capped at the `performance.now()` wall
+ * How a call is measured: `process.cpuUsage()` before and after, capped at the `performance.now()` wall
  * time of the call. On Linux getrusage(RUSAGE_SELF) brings the calling thread's own runtime up to
  * date (precise to the µs) but the process's other threads (V8's GC helpers, the libuv pool) only at
  * their last tick, so a call can be credited a lump of another thread's time; capping at the wall
  * time bounds that, and the cpuUsage part keeps out the time the thread was preempted (which
  * performance.now() alone would count — on a loaded 2-core machine, often). RUSAGE_THREAD
- * (process.threadCpuUsage) is not precise here: it moves only at ticks.
+ * (process.threadCpuUsage) is not precise here: it moves only at ticks. The clock reads cost ~1–5 µs
+ * a call (a syscall; more on a loaded VM), timed at start-up and reported (`costPerCallUs`), so the
+ * bench can say how much of `other` is the measuring itself.
  *
  * Nesting does not double count: the wrappers keep a stack, and an inner call's time is subtracted
  * from its caller's (a call of the component already on top of the stack is not measured again:
@@ -43,8 +45,10 @@ export interface AccountingSnapshot {
   processCpuMs: number
   /** Per component: CPU ms of its own (its nested components' time not included). */
   componentMs: Record<Component, number>
-  /** How many measured calls each component had (each costs ~1.5 µs of measuring, counted in `other`). */
+  /** How many measured calls each component had. */
   calls: Record<Component, number>
+  /** What measuring one call costs in this process (its clock reads, timed at start-up), µs. */
+  costPerCallUs: number
 }
 
 const INDEX: Record<Component, number> = { crypto: 0, http: 1, state: 2, ipfs: 3, codec: 4 }
@@ -100,7 +104,15 @@ export function accountingSnapshot (): AccountingSnapshot {
     componentMs[c] = selfUs[INDEX[c]]! / 1000
     calls[c] = callCount[INDEX[c]]!
   }
-  return { seq, pid: process.pid, processCpuMs: cpuUs() / 1000, componentMs, calls }
+  return { seq, pid: process.pid, processCpuMs: cpuUs() / 1000, componentMs, calls, costPerCallUs }
+}
+
+/** The clock reads of one measured call (two of each), timed over 2000 rounds. */
+function calibrate (): number {
+  const t0 = performance.now()
+  let sink = 0
+  for (let i = 0; i < 2000; i++) sink += cpuUs() + performance.now() + cpuUs() + performance.now()
+  return sink === -1 ? 0 : (performance.now() - t0) * 1000 / 2000
 }
 
 /** Writes the snapshot to `file` (temporary name, then rename, so a reader never sees half of it). */
@@ -117,8 +129,10 @@ function accountJson (): void {
   JSON.stringify = accounted('codec', JSON.stringify)
 }
 
+let costPerCallUs = 0
 const FILE = process.env.MILAGRO_BENCH_ACCOUNTING_FILE
 if (ACCOUNTING_ON) {
+  costPerCallUs = calibrate()
   accountJson()
   if (FILE !== undefined && FILE !== '') {
     process.on('SIGUSR2', () => {

@@ -16,7 +16,8 @@ export interface Window {
   latencies: number[]
   cpuMs: number
   componentMs?: Record<Component, number>
-  calls: number
+  calls: Record<Component, number>
+  measuringMs: number
 }
 
 async function cycle (principal: string, plugin: string): Promise<void> {
@@ -43,11 +44,12 @@ async function load (principals: string[], plugin: string, concurrency: number, 
   return latencies
 }
 
-function minus (a: Sample, b: Sample): Pick<Window, 'cpuMs' | 'componentMs' | 'calls'> {
+function minus (a: Sample, b: Sample): Pick<Window, 'cpuMs' | 'componentMs' | 'calls' | 'measuringMs'> {
   const componentMs = a.componentMs === undefined || b.componentMs === undefined
     ? undefined
     : Object.fromEntries(COMPONENTS.map(c => [c, a.componentMs![c] - b.componentMs![c]])) as Record<Component, number>
-  return { cpuMs: a.cpuMs - b.cpuMs, componentMs, calls: a.calls - b.calls }
+  const calls = Object.fromEntries(COMPONENTS.map(c => [c, a.calls[c] - b.calls[c]])) as Record<Component, number>
+  return { cpuMs: a.cpuMs - b.cpuMs, componentMs, calls, measuringMs: a.measuringMs - b.measuringMs }
 }
 
 export async function window (side: Side, plugin: string, concurrency: number, seconds: number): Promise<Window> {

@@ -24,7 +24,10 @@ export interface Figures {
   ci: number
   /** ms per cycle by component, `other` = total − the rest. */
   breakdown?: Array<[string, number]>
-  callsPerCycle: number
+  /** Measured calls per cycle, by component (as in `breakdown`, other's left undefined). */
+  callsPerCycle: Array<number | undefined>
+  /** The servers' estimate of what the measuring cost per cycle (inside `other` and the components). */
+  measuringPerCycle: number
 }
 
 export function figures (ws: readonly Window[]): Figures {
@@ -40,7 +43,8 @@ export function figures (ws: readonly Window[]): Figures {
     cpuPerCycle: cpu / cycles,
     cpuSpread: spread(ws.map(w => w.cpuMs / w.cycles)),
     ci: ciHalfWidthRelative(ws.map(figure)),
-    callsPerCycle: ws.reduce((s, w) => s + w.calls, 0) / cycles,
+    callsPerCycle: [...COMPONENTS.map(c => ws.reduce((s, w) => s + w.calls[c], 0) / cycles), undefined],
+    measuringPerCycle: ws.reduce((s, w) => s + w.measuringMs, 0) / cycles,
   }
   if (ws.every(w => w.componentMs !== undefined)) {
     const perCycle = (c: typeof COMPONENTS[number]): number => ws.reduce((s, w) => s + w.componentMs![c], 0) / cycles
@@ -53,7 +57,7 @@ export function figures (ws: readonly Window[]): Figures {
   return out
 }
 
-const COL = 34
+const COL = 40
 const f2 = (x: number): string => x.toFixed(2)
 const sp = (s: Spread, d = 2): string => `${s.median.toFixed(d)} [${s.min.toFixed(d)} · ${s.median.toFixed(d)} · ${s.max.toFixed(d)}]`
 const pct = (b: number | undefined, a: number | undefined): string => a === undefined || b === undefined ? '' : `${b >= a ? '+' : ''}${((b / a - 1) * 100).toFixed(1)}%`
@@ -76,10 +80,11 @@ export function printLevel (sides: readonly Side[], concurrency: number, windows
   for (const [i, name] of [...COMPONENTS, 'other'].entries()) {
     row(`  ${name}`, fs.map(f => {
       const part = f.breakdown?.[i]
-      return part === undefined ? '' : `${f2(part[1])} ms/cycle (${(part[1] / f.cpuPerCycle * 100).toFixed(1)}%)`
+      const calls = f.callsPerCycle[i]
+      return part === undefined ? '' : `${f2(part[1])} ms/cycle (${(part[1] / f.cpuPerCycle * 100).toFixed(1)}%)${calls === undefined ? '' : `, ${calls.toFixed(0)} calls`}`
     }), d(f => f.breakdown?.[i]?.[1]))
   }
-  row('accounted calls/cycle', fs.map(f => f.callsPerCycle === 0 ? 'n/a' : f.callsPerCycle.toFixed(0)))
+  row('measuring ms/cycle', fs.map(f => f.breakdown === undefined ? 'n/a' : f2(f.measuringPerCycle)), d(f => f.breakdown === undefined ? undefined : f.measuringPerCycle))
 }
 
 export function printSummary (sides: readonly Side[], results: ReadonlyArray<{ concurrency: number, windows: Window[][] }>, floorMs: number): void {

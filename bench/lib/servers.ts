@@ -43,8 +43,10 @@ export interface Sample {
   cpuMs: number
   /** Per component, ms since it started; undefined without accounting. */
   componentMs?: Record<Component, number>
-  /** Accounted calls so far, all components. */
-  calls: number
+  /** Accounted calls so far, per component (all zero without accounting). */
+  calls: Record<Component, number>
+  /** The servers' estimate of what measuring those calls cost, ms. */
+  measuringMs: number
 }
 
 async function freePort (): Promise<number> {
@@ -161,7 +163,7 @@ function postgresCpuMs (pg: TestPostgres | undefined): number {
   return total
 }
 
-interface Snapshot { seq: number, processCpuMs: number, componentMs: Record<Component, number>, calls: Record<Component, number> }
+interface Snapshot { seq: number, processCpuMs: number, componentMs: Record<Component, number>, calls: Record<Component, number>, costPerCallUs: number }
 
 function readSnapshot (file: string): Snapshot | undefined {
   try { return JSON.parse(readFileSync(file, 'utf8')) as Snapshot } catch { return undefined }
@@ -169,7 +171,7 @@ function readSnapshot (file: string): Snapshot | undefined {
 
 /** Asks every server of the side for its snapshot (SIGUSR2) and waits for all of them (bounded). */
 export async function sample (side: Side): Promise<Sample> {
-  const result: Sample = { cpuMs: postgresCpuMs(side.pg), calls: 0 }
+  const result: Sample = { cpuMs: postgresCpuMs(side.pg), calls: Object.fromEntries(COMPONENTS.map(c => [c, 0])) as Record<Component, number>, measuringMs: 0 }
   if (!side.accounting) {
     for (const n of side.nodes) result.cpuMs += procCpuMs(n.child!.pid!)
     return result
@@ -185,7 +187,7 @@ export async function sample (side: Side): Promise<Sample> {
     }
     n.seq = s.seq
     result.cpuMs += s.processCpuMs
-    for (const c of COMPONENTS) { componentMs[c] += s.componentMs[c]; result.calls += s.calls[c] }
+    for (const c of COMPONENTS) { componentMs[c] += s.componentMs[c]; result.calls[c] += s.calls[c]; result.measuringMs += s.calls[c] * s.costPerCallUs / 1000 }
   }
   result.componentMs = componentMs
   return result
