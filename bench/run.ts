@@ -24,14 +24,14 @@
  * that many fiduciary replicas on the one database, each with its own principal, the load spread
  * over the principals; CPU counts every process, the database server's included),
  * BENCH_PROFILE_DIR (write V8 CPU profiles of the servers there), BENCH_HOME_DIR (where the node
- * homes are created, default the OS temp folder). Where the homes live matters on ext4 without a
+ * homes are created, default the OS temp folder), BENCH_JSON (write every kept window there, as JSON). Where the homes live matters on ext4 without a
  * journal: creating a file there skips every inode freed in the last minutes, so in a temp folder
  * that other test runs keep filling and emptying, each new block file can cost ~0.3–1 ms of kernel
  * CPU instead of ~20 µs (`perf` shows it as `recently_deleted`).
  * @module
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -128,6 +128,9 @@ async function main (): Promise<void> {
     }
     const floor = floorMin(floorSamples)
     printSummary(sides, results, floorTotal(floor))
+    if (process.env.BENCH_JSON !== undefined) {
+      writeFileSync(process.env.BENCH_JSON, JSON.stringify({ sides: sides.map(s => ({ label: s.label, description: s.description, accounting: s.accounting })), floor, levels: results.map(r => ({ concurrency: r.concurrency, windows: r.windows.map(ws => ws.map(w => ({ ...w, latencies: undefined }))) })) }, null, 1))
+    }
     console.log(`\nmicro-benchmark crypto floor (this tree, in the bench process, min of ${floorSamples.length} samples taken between the levels): ${floorTotal(floor).toFixed(2)} ms per cycle`)
     for (const [name, us, n] of floor) console.log(`  ${name.padEnd(28)} ${us.toFixed(1).padStart(8)} µs × ${n}`)
     console.log(`load average at the end: ${loadAverage()}`)

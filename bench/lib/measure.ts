@@ -8,6 +8,7 @@
  */
 import { COMPONENTS, json, sample } from './servers.ts'
 import type { Component, Sample, Side } from './servers.ts'
+import { readFileSync } from 'node:fs'
 import { ciHalfWidthRelative } from './stats.ts'
 
 export interface Window {
@@ -18,6 +19,19 @@ export interface Window {
   componentMs?: Record<Component, number>
   calls: Record<Component, number>
   measuringMs: number
+  /** CPU the rest of the machine spent meanwhile (every CPU's busy time − the side's servers − this process), ms. */
+  othersMs: number
+}
+
+/** Busy time of the whole machine (every CPU: all but idle and iowait), ms, from /proc/stat. */
+function machineBusyMs (): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  return (f.reduce((s, x) => s + x, 0) - f[3]! - f[4]! - (f[8] ?? 0) - (f[9] ?? 0)) * 10 // USER_HZ 100; guest time is already in user
+}
+
+function ownCpuMs (): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
 }
 
 async function cycle (principal: string, plugin: string): Promise<void> {
@@ -54,11 +68,16 @@ function minus (a: Sample, b: Sample): Pick<Window, 'cpuMs' | 'componentMs' | 'c
 
 export async function window (side: Side, plugin: string, concurrency: number, seconds: number): Promise<Window> {
   const before = await sample(side)
+  const busy0 = machineBusyMs()
+  const own0 = ownCpuMs()
   const t0 = performance.now()
   const latencies = await load(side.principals, plugin, concurrency, seconds)
   const wallS = (performance.now() - t0) / 1000
+  const own = ownCpuMs() - own0
+  const busy = machineBusyMs() - busy0
   const after = await sample(side)
-  return { cycles: latencies.length, wallS, latencies, ...minus(after, before) }
+  const delta = minus(after, before)
+  return { cycles: latencies.length, wallS, latencies, ...delta, othersMs: Math.max(0, busy - delta.cpuMs - own) }
 }
 
 /** The figure a side's windows are judged by: the overhead ratio, or CPU per cycle without accounting. */

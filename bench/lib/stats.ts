@@ -33,3 +33,15 @@ export interface Spread { min: number, median: number, max: number }
 export function spread (xs: readonly number[]): Spread {
   return { min: Math.min(...xs), median: median(xs), max: Math.max(...xs) }
 }
+
+/** Least-squares line y = intercept + slope·x (slope 0 when every x is the same). */
+export function linearFit (xs: readonly number[], ys: readonly number[]): { intercept: number, slope: number } {
+  const n = xs.length
+  const mx = xs.reduce((s, x) => s + x, 0) / n
+  const my = ys.reduce((s, y) => s + y, 0) / n
+  let sxy = 0
+  let sxx = 0
+  for (let i = 0; i < n; i++) { sxy += (xs[i]! - mx) * (ys[i]! - my); sxx += (xs[i]! - mx) ** 2 }
+  const slope = sxx === 0 ? 0 : sxy / sxx
+  return { intercept: my - slope * mx, slope }
+}
