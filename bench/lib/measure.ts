@@ -2,7 +2,7 @@
  * Load and windows: `window` runs full order cycles (POST /v1/order then POST /v1/order/secret) at
  * a concurrency for a few seconds and reads the servers' CPU — total and by component — just before
  * and just after, when they are idle, so both figures cover the same cycles in the same processes.
- * `level` repeats windows after a discarded warm-up one, alternating the sides (A, B, A, B, …),
+ * `level` repeats windows after a discarded warm-up one, alternating the sides (A B B A A B …),
  * until each side's figure has a narrow 95% CI or the time cap is reached.
  * @module
  */
@@ -92,8 +92,11 @@ export async function level (sides: readonly Side[], concurrency: number, o: Lev
   for (const side of sides) await window(side, o.plugin, concurrency, o.windowSeconds)
   const kept: Window[][] = sides.map(() => [])
   const start = performance.now()
-  for (;;) {
-    for (const [i, side] of sides.entries()) kept[i]!.push(await window(side, o.plugin, concurrency, o.windowSeconds))
+  for (let round = 0; ; round++) {
+    // A B, then B A, …: neither side always follows the other (whatever a window leaves behind —
+    // a busier machine, the other side's background work — falls on both alike)
+    const order = round % 2 === 0 ? [...sides.keys()] : [...sides.keys()].reverse()
+    for (const i of order) kept[i]!.push(await window(sides[i]!, o.plugin, concurrency, o.windowSeconds))
     const narrow = kept.every(ws => ws.length >= o.minWindows && ciHalfWidthRelative(ws.map(figure)) <= o.ci)
     if (narrow || (performance.now() - start) / 1000 + o.windowSeconds * sides.length > o.capSeconds * sides.length) return kept
   }
