@@ -23,7 +23,7 @@ export const LAYERS: Array<[RegExp, number, string]> = [
   [/^core\//, 3, 'core'],
   [/^envelope\//, 2, 'envelope'],
   [/^crypto\//, 1, 'crypto'],
-  [/^(ports\/|errors\.ts$)/, 0, 'ports/errors'],
+  [/^(ports\/|errors\.ts$|accounting\.ts$)/, 0, 'ports/errors'],
 ]
 
 export function layerOf (file: string): [number, string] {

@@ -10,6 +10,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { DtaError } from '../errors.ts'
 import { concatBytes } from './hash.ts'
+import { accounted } from '../accounting.ts'
 
 export const AES_GCM_NONCE_BYTES = 12
 export const AES_GCM_TAG_BYTES = 16
@@ -20,7 +21,7 @@ function checkKey (key: Uint8Array): void {
 }
 
 /** Encrypts `plaintext`; returns ciphertext ‖ 16-byte tag. `aad` is authenticated, not encrypted. */
-export function aes256GcmEncrypt (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array<ArrayBuffer> {
+export const aes256GcmEncrypt = accounted('crypto', function aes256GcmEncrypt (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array<ArrayBuffer> {
   checkKey(key)
   // Nonces are always made by our own code, so a wrong length is a bug, not bad input.
   if (nonce.length !== AES_GCM_NONCE_BYTES) throw new DtaError('INTERNAL', `AES-GCM nonce must be ${AES_GCM_NONCE_BYTES} bytes`)
@@ -29,10 +30,10 @@ export function aes256GcmEncrypt (key: Uint8Array, nonce: Uint8Array, plaintext:
   const head = cipher.update(plaintext)
   const tail = cipher.final()
   return concatBytes(head, tail, cipher.getAuthTag())
-}
+})
 
 /** Decrypts ciphertext ‖ tag; throws CRYPTO_DECRYPT_FAILED on any failure, CRYPTO_BAD_KEY for a wrong key length. */
-export function aes256GcmDecrypt (key: Uint8Array, nonce: Uint8Array, ciphertextAndTag: Uint8Array, aad: Uint8Array): Uint8Array<ArrayBuffer> {
+export const aes256GcmDecrypt = accounted('crypto', function aes256GcmDecrypt (key: Uint8Array, nonce: Uint8Array, ciphertextAndTag: Uint8Array, aad: Uint8Array): Uint8Array<ArrayBuffer> {
   checkKey(key)
   if (nonce.length !== AES_GCM_NONCE_BYTES || ciphertextAndTag.length < AES_GCM_TAG_BYTES) {
     throw new DtaError('CRYPTO_DECRYPT_FAILED')
@@ -51,4 +52,4 @@ export function aes256GcmDecrypt (key: Uint8Array, nonce: Uint8Array, ciphertext
   } finally {
     head?.fill(0)
   }
-}
+})

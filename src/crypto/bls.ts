@@ -20,6 +20,7 @@ import { PublicKey, SecretKey, Signature, verify as blstVerify } from '@chainsaf
 import { bls12_381 } from '@noble/curves/bls12-381.js'
 import { DtaError } from '../errors.ts'
 import { toHex, wipe } from './hash.ts'
+import { accounted } from '../accounting.ts'
 
 export const BLS_DST_SIGN = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_'
 export const BLS_DST_POP = 'BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_'
@@ -37,12 +38,12 @@ function wrap (key: SecretKey): BlsSecretKey {
 }
 
 /** IETF KeyGen(IKM, key_info) (HKDF-SHA256 based, "BLS-SIG-KEYGEN-SALT-"), via blst. */
-export function blsKeyGen (ikm: Uint8Array, keyInfo?: Uint8Array): BlsSecretKey {
+export const blsKeyGen = accounted('crypto', function blsKeyGen (ikm: Uint8Array, keyInfo?: Uint8Array): BlsSecretKey {
   if (ikm.length < BLS_KEYGEN_MIN_IKM_BYTES) {
     throw new DtaError('CRYPTO_BAD_SEED', `BLS KeyGen needs at least ${BLS_KEYGEN_MIN_IKM_BYTES} bytes of IKM`)
   }
   return wrap(SecretKey.fromKeygen(ikm, keyInfo))
-}
+})
 
 /** A secret key from its 32-byte big-endian encoding (must be in [1, r-1]). */
 export function blsSecretKeyFromBytes (b32: Uint8Array): BlsSecretKey {
@@ -60,14 +61,14 @@ export function blsSecretKeyToBytes (sk: BlsSecretKey): Uint8Array {
 }
 
 /** SkToPk: the 48-byte compressed G1 public key. */
-export function blsPublicKey (sk: BlsSecretKey): Uint8Array {
+export const blsPublicKey = accounted('crypto', function blsPublicKey (sk: BlsSecretKey): Uint8Array {
   return sk.key.toPublicKey().toBytes(true)
-}
+})
 
 /** Sign(SK, message) with the POP ciphersuite's signing DST: a 96-byte compressed G2 signature. */
-export function blsSign (sk: BlsSecretKey, msg: Uint8Array): Uint8Array {
+export const blsSign = accounted('crypto', function blsSign (sk: BlsSecretKey, msg: Uint8Array): Uint8Array {
   return sk.key.sign(msg).toBytes(true)
-}
+})
 
 // ── validated public-key cache ─────────────────────────────────────────────────────────────
 const PK_CACHE_MAX = 256
@@ -104,7 +105,7 @@ export function _blsPublicKeyCacheSize (): number {
 }
 
 /** CoreVerify with KeyValidate and a subgroup check of the signature. Never throws. */
-export function blsVerify (pk48: Uint8Array, msg: Uint8Array, sig96: Uint8Array): boolean {
+export const blsVerify = accounted('crypto', function blsVerify (pk48: Uint8Array, msg: Uint8Array, sig96: Uint8Array): boolean {
   try {
     if (!(msg instanceof Uint8Array) || !(sig96 instanceof Uint8Array) || sig96.length !== BLS_SIGNATURE_BYTES) return false
     const pk = validatedPublicKey(pk48)
@@ -114,13 +115,13 @@ export function blsVerify (pk48: Uint8Array, msg: Uint8Array, sig96: Uint8Array)
   } catch {
     return false
   }
-}
+})
 
 // ── proof of possession (noble, because blst's binding has no DST parameter) ──────────────
 const noble = bls12_381.longSignatures
 
 /** PopProve(SK): signature over hash_to_point(SkToPk(SK), BLS_DST_POP). 96 bytes. */
-export function blsPopProve (sk: BlsSecretKey): Uint8Array {
+export const blsPopProve = accounted('crypto', function blsPopProve (sk: BlsSecretKey): Uint8Array {
   const skBytes = sk.key.toBytes()
   try {
     const pk = sk.key.toPublicKey().toBytes(true)
@@ -129,7 +130,7 @@ export function blsPopProve (sk: BlsSecretKey): Uint8Array {
   } finally {
     wipe(skBytes)
   }
-}
+})
 
 // PopVerify in pure JS costs ~25 ms, and the same identity documents are decoded again and again,
 // so proofs that verified are remembered (public data only; a bounded set, oldest evicted first).
@@ -137,7 +138,7 @@ const POP_CACHE_MAX = 256
 const verifiedPops = new Set<string>()
 
 /** PopVerify(PK, proof): KeyValidate(PK) and the pairing check under BLS_DST_POP. Never throws. */
-export function blsPopVerify (pk48: Uint8Array, pop96: Uint8Array): boolean {
+export const blsPopVerify = accounted('crypto', function blsPopVerify (pk48: Uint8Array, pop96: Uint8Array): boolean {
   try {
     if (!(pop96 instanceof Uint8Array) || pop96.length !== BLS_SIGNATURE_BYTES) return false
     if (validatedPublicKey(pk48) === undefined) return false
@@ -157,4 +158,4 @@ export function blsPopVerify (pk48: Uint8Array, pop96: Uint8Array): boolean {
   } catch {
     return false
   }
-}
+})

@@ -18,6 +18,7 @@
 import { createCipheriv, createDecipheriv, createECDH } from 'node:crypto'
 import { DtaError } from '../errors.ts'
 import { concatBytes, fromBuffer, hmacSha256, sha256, timingSafeEqual, wipe } from './hash.ts'
+import { accounted } from '../accounting.ts'
 
 export const ECIES_V_BYTES = 65
 export const ECIES_TAG_BYTES = 12
@@ -38,7 +39,7 @@ function tagOf (macKey: Uint8Array, cypherText: Uint8Array): Uint8Array {
 }
 
 /** Encrypts to a secp256k1 public key (65 bytes uncompressed or 33 compressed). */
-export function eciesEncrypt (publicKey: Uint8Array, plaintext: Uint8Array): EciesCiphertext {
+export const eciesEncrypt = accounted('crypto', function eciesEncrypt (publicKey: Uint8Array, plaintext: Uint8Array): EciesCiphertext {
   if (publicKey.length !== 65 && publicKey.length !== 33) throw new DtaError('CRYPTO_BAD_KEY', 'secp256k1 public key must be 33 or 65 bytes')
   const ecdh = createECDH('secp256k1')
   ecdh.generateKeys()
@@ -60,10 +61,10 @@ export function eciesEncrypt (publicKey: Uint8Array, plaintext: Uint8Array): Eci
     wipe(z)
     wipe(k)
   }
-}
+})
 
 /** Decrypts; CRYPTO_DECRYPT_FAILED on any failure of the ciphertext, CRYPTO_BAD_KEY for an invalid private key. */
-export function eciesDecrypt (privateKey32: Uint8Array, ciphertext: EciesCiphertext): Uint8Array {
+export const eciesDecrypt = accounted('crypto', function eciesDecrypt (privateKey32: Uint8Array, ciphertext: EciesCiphertext): Uint8Array {
   if (privateKey32.length !== 32) throw new DtaError('CRYPTO_BAD_KEY', 'secp256k1 private key must be 32 bytes')
   const ecdh = createECDH('secp256k1')
   try {
@@ -100,4 +101,4 @@ export function eciesDecrypt (privateKey32: Uint8Array, ciphertext: EciesCiphert
     wipe(z)
     wipe(k)
   }
-}
+})

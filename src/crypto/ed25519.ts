@@ -12,6 +12,7 @@ import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { DtaError } from '../errors.ts'
 import { fromBuffer } from './hash.ts'
+import { accounted } from '../accounting.ts'
 
 export const ED25519_SEED_BYTES = 32
 export const ED25519_PUBLIC_KEY_BYTES = 32
@@ -29,7 +30,7 @@ export interface Ed25519Signer {
 }
 
 /** The signing key of a 32-byte seed. The caller wipes the seed. */
-export function ed25519FromSeed (seed: Uint8Array): Ed25519Signer {
+export const ed25519FromSeed = accounted('crypto', function ed25519FromSeed (seed: Uint8Array): Ed25519Signer {
   if (seed.length !== ED25519_SEED_BYTES) throw new DtaError('CRYPTO_BAD_SEED', `an Ed25519 seed is ${ED25519_SEED_BYTES} bytes`)
   const der = Buffer.concat([PKCS8_PREFIX, seed])
   let key: KeyObject
@@ -42,9 +43,9 @@ export function ed25519FromSeed (seed: Uint8Array): Ed25519Signer {
   const publicKey = fromBuffer(spki.subarray(SPKI_PREFIX.length))
   return {
     publicKey,
-    sign: (message) => fromBuffer(sign(null, message, key)),
+    sign: accounted('crypto', (message: Uint8Array) => fromBuffer(sign(null, message, key))),
   }
-}
+})
 
 const publicKeys = new Map<string, KeyObject>()
 
@@ -64,7 +65,7 @@ function publicKeyObject (publicKey: Uint8Array): KeyObject {
 }
 
 /** True iff `signature` is a valid Ed25519 signature of `message` under `publicKey` (32 bytes). */
-export function ed25519Verify (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+export const ed25519Verify = accounted('crypto', function ed25519Verify (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES || signature.length !== ED25519_SIGNATURE_BYTES) return false
   let key: KeyObject
   try {
@@ -73,4 +74,4 @@ export function ed25519Verify (publicKey: Uint8Array, message: Uint8Array, signa
     return false
   }
   return verify(null, message, key, signature)
-}
+})

@@ -10,6 +10,7 @@
  * @module
  */
 import { createHash, createHmac, hkdfSync, timingSafeEqual as nodeTimingSafeEqual } from 'node:crypto'
+import { accounted } from '../accounting.ts'
 
 const encoder = new TextEncoder()
 
@@ -46,9 +47,9 @@ export function concatBytes (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 }
 
 /** SHA-256 digest (32 bytes). */
-export function sha256 (data: Uint8Array): Uint8Array<ArrayBuffer> {
+export const sha256 = accounted('crypto', function sha256 (data: Uint8Array): Uint8Array<ArrayBuffer> {
   return fromBuffer(createHash('sha256').update(data).digest())
-}
+})
 
 /** SHA3-256 digest (32 bytes). */
 export function sha3_256 (data: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -61,14 +62,14 @@ export function shake256 (data: Uint8Array, outputLength: number): Uint8Array<Ar
 }
 
 /** HMAC-SHA256 (32 bytes). */
-export function hmacSha256 (key: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
+export const hmacSha256 = accounted('crypto', function hmacSha256 (key: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
   return fromBuffer(createHmac('sha256', key).update(data).digest())
-}
+})
 
 /** RFC 5869 HKDF-SHA256 (Extract then Expand). `salt` and `info` may be bytes or UTF-8 strings. */
-export function hkdfSha256 (ikm: Uint8Array, salt: Uint8Array | string, info: Uint8Array | string, length: number): Uint8Array<ArrayBuffer> {
+export const hkdfSha256 = accounted('crypto', function hkdfSha256 (ikm: Uint8Array, salt: Uint8Array | string, info: Uint8Array | string, length: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(hkdfSync('sha256', ikm, bytesOf(salt), bytesOf(info), length))
-}
+})
 
 /** RFC 5869 HKDF-Extract with SHA-256: PRK = HMAC-SHA256(salt, ikm). An empty salt means 32 zero bytes. */
 export function hkdfExtractSha256 (salt: Uint8Array, ikm: Uint8Array): Uint8Array<ArrayBuffer> {

@@ -17,6 +17,7 @@ import { aes256GcmDecrypt, aes256GcmEncrypt, AES_256_KEY_BYTES, AES_GCM_NONCE_BY
 import { concatBytes, hkdfExpandSha256, hkdfExtractSha256, utf8, wipe } from './hash.ts'
 import { xwingDecapsulate, xwingEncapsulate, XWING_CIPHERTEXT_BYTES } from './xwing.ts'
 import type { XWingSecretKey } from './xwing.ts'
+import { accounted } from '../accounting.ts'
 
 export const HPKE_MODE_BASE = 0x00
 export const HPKE_KEM_XWING = 0x647a
@@ -100,7 +101,7 @@ function forget (ks: HpkeKeySchedule): void {
 }
 
 /** SealBase + single Seal: encapsulates to the recipient's X-Wing public key and encrypts `plaintext`. */
-export function hpkeSeal (recipientPublicKey: Uint8Array, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): { enc: Uint8Array<ArrayBuffer>, ciphertext: Uint8Array<ArrayBuffer> } {
+export const hpkeSeal = accounted('crypto', function hpkeSeal (recipientPublicKey: Uint8Array, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): { enc: Uint8Array<ArrayBuffer>, ciphertext: Uint8Array<ArrayBuffer> } {
   const { sharedSecret, ciphertext: enc } = xwingEncapsulate(recipientPublicKey)
   const ks = schedule(sharedSecret, info)
   try {
@@ -108,10 +109,10 @@ export function hpkeSeal (recipientPublicKey: Uint8Array, info: Uint8Array, aad:
   } finally {
     forget(ks)
   }
-}
+})
 
 /** SetupBaseR + single Open. CRYPTO_BAD_CIPHERTEXT for a malformed `enc`, CRYPTO_DECRYPT_FAILED when the AEAD fails. */
-export function hpkeOpen (recipientSecretKey: XWingSecretKey, enc: Uint8Array, info: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array<ArrayBuffer> {
+export const hpkeOpen = accounted('crypto', function hpkeOpen (recipientSecretKey: XWingSecretKey, enc: Uint8Array, info: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array<ArrayBuffer> {
   if (enc.length !== XWING_CIPHERTEXT_BYTES) {
     throw new DtaError('CRYPTO_BAD_CIPHERTEXT', `HPKE enc must be ${XWING_CIPHERTEXT_BYTES} bytes`)
   }
@@ -121,4 +122,4 @@ export function hpkeOpen (recipientSecretKey: XWingSecretKey, enc: Uint8Array, i
   } finally {
     forget(ks)
   }
-}
+})

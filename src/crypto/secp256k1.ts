@@ -44,6 +44,7 @@ import { pointFromScalar, signSchnorr, verifySchnorr } from 'tiny-secp256k1'
 import { DtaError } from '../errors.ts'
 import { concatBytes, fromBuffer, lengthPrefixed, sha256, utf8, wipe } from './hash.ts'
 import { randomBytes } from './random.ts'
+import { accounted } from '../accounting.ts'
 
 export const ORDER_SEED_BYTES = 32
 export const SECP_PRIVATE_KEY_BYTES = 32
@@ -67,7 +68,7 @@ function bigintOf (bytes: Uint8Array): bigint {
 // ── BIP39 / BIP32 ───────────────────────────────────────────────────────────────────────────
 
 /** The BIP39 English mnemonic of 32 bytes of entropy (24 words: 256 bits + an 8-bit SHA-256 checksum, 11 bits a word). */
-export function mnemonicFromSeed (seed32: Uint8Array): string {
+export const mnemonicFromSeed = accounted('crypto', function mnemonicFromSeed (seed32: Uint8Array): string {
   if (!(seed32 instanceof Uint8Array) || seed32.length !== ORDER_SEED_BYTES) throw new DtaError('CRYPTO_BAD_SEED', `order seed must be ${ORDER_SEED_BYTES} bytes`)
   const checksum = sha256(seed32)
   const bits = concatBytes(seed32, checksum.subarray(0, 1))
@@ -82,10 +83,10 @@ export function mnemonicFromSeed (seed32: Uint8Array): string {
   wipe(bits)
   wipe(checksum)
   return words.join(' ')
-}
+})
 
 /** BIP39 mnemonic → 64-byte seed: PBKDF2-HMAC-SHA512, 2048 rounds, salt "mnemonic" ‖ passphrase, both NFKD. */
-export function bip39Seed (mnemonic: string, passphrase = ''): Uint8Array {
+export const bip39Seed = accounted('crypto', function bip39Seed (mnemonic: string, passphrase = ''): Uint8Array {
   const password = utf8(mnemonic.normalize('NFKD'))
   const salt = utf8(`mnemonic${passphrase.normalize('NFKD')}`)
   const out = pbkdf2Sync(password, salt, 2048, 64, 'sha512')
@@ -95,7 +96,7 @@ export function bip39Seed (mnemonic: string, passphrase = ''): Uint8Array {
     out.fill(0)
     wipe(password)
   }
-}
+})
 
 const BIP32_MASTER_KEY = utf8('Bitcoin seed')
 const HARDENED = 0x80000000
@@ -124,7 +125,7 @@ function hmacSha512 (key: Uint8Array, data: Uint8Array): Uint8Array {
  * key and the 33-byte compressed public key. An invalid master or child key (probability ~2^-127)
  * is CRYPTO_BAD_SEED / CRYPTO_BAD_KEY rather than BIP32's skip to the next index, as before.
  */
-export function bip32Derive (seed: Uint8Array, path = DEFAULT_BIP32_PATH): { privateKey: Uint8Array, publicKey: Uint8Array } {
+export const bip32Derive = accounted('crypto', function bip32Derive (seed: Uint8Array, path = DEFAULT_BIP32_PATH): { privateKey: Uint8Array, publicKey: Uint8Array } {
   if (!(seed instanceof Uint8Array) || seed.length < 16 || seed.length > 64) throw new DtaError('CRYPTO_BAD_SEED', 'BIP32 seed must be 16 to 64 bytes')
   const indices = parseBip32Path(path)
   let i = hmacSha512(BIP32_MASTER_KEY, seed)
@@ -157,17 +158,17 @@ export function bip32Derive (seed: Uint8Array, path = DEFAULT_BIP32_PATH): { pri
     wipe(data)
     wipe(chainCode)
   }
-}
+})
 
 /** The 2019 D-TA order key: bip32Derive(bip39Seed(mnemonicFromSeed(seed))) at m/44'/0'/0'/0/0. */
-export function orderKeyFromSeed (seed32: Uint8Array): { privateKey: Uint8Array, publicKey: Uint8Array } {
+export const orderKeyFromSeed = accounted('crypto', function orderKeyFromSeed (seed32: Uint8Array): { privateKey: Uint8Array, publicKey: Uint8Array } {
   const seed = bip39Seed(mnemonicFromSeed(seed32))
   try {
     return bip32Derive(seed)
   } finally {
     wipe(seed)
   }
-}
+})
 
 // ── key arithmetic ──────────────────────────────────────────────────────────────────────────
 
@@ -190,18 +191,18 @@ function pointOf (publicKey: Uint8Array): InstanceType<typeof Point> {
 }
 
 /** The public key of a private key: 33 bytes compressed (default) or 65 bytes uncompressed. */
-export function secpPublicKey (privateKey: Uint8Array, compressed = true): Uint8Array {
+export const secpPublicKey = accounted('crypto', function secpPublicKey (privateKey: Uint8Array, compressed = true): Uint8Array {
   scalarOf(privateKey)
   // libsecp256k1 (tiny-secp256k1): ~40 µs, against ~500 µs for @noble/curves' getPublicKey, which the tests cross-check
   const point = pointFromScalar(privateKey, compressed)
   if (point === null) throw new DtaError('CRYPTO_BAD_KEY', 'not a valid secp256k1 private key')
   return fromBuffer(point)
-}
+})
 
 /** The 65-byte uncompressed encoding of a public key given in either SEC1 encoding. */
-export function secpUncompressedPublicKey (publicKey: Uint8Array): Uint8Array {
+export const secpUncompressedPublicKey = accounted('crypto', function secpUncompressedPublicKey (publicKey: Uint8Array): Uint8Array {
   return pointOf(publicKey).toBytes(false)
-}
+})
 
 /** A fresh random private key (a uniform scalar in [1, n-1]), from `node:crypto`. */
 export function secpRandomPrivateKey (): Uint8Array {
@@ -213,18 +214,18 @@ export function secpRandomPrivateKey (): Uint8Array {
 }
 
 /** (a + b) mod n as a 32-byte private key; CRYPTO_BAD_KEY if an input is invalid or the sum is zero. */
-export function secpAddPrivateKeys (a: Uint8Array, b: Uint8Array): Uint8Array {
+export const secpAddPrivateKeys = accounted('crypto', function secpAddPrivateKeys (a: Uint8Array, b: Uint8Array): Uint8Array {
   const sum = Fn.add(scalarOf(a), scalarOf(b))
   if (Fn.is0(sum)) throw new DtaError('CRYPTO_BAD_KEY', 'the private keys sum to zero')
   return Fn.toBytes(sum)
-}
+})
 
 /** A + B as a 33-byte compressed public key; inputs in any SEC1 encoding. CRYPTO_BAD_KEY for the point at infinity. */
-export function secpAddPublicKeys (a: Uint8Array, b: Uint8Array): Uint8Array {
+export const secpAddPublicKeys = accounted('crypto', function secpAddPublicKeys (a: Uint8Array, b: Uint8Array): Uint8Array {
   const sum = pointOf(a).add(pointOf(b))
   if (sum.is0()) throw new DtaError('CRYPTO_BAD_KEY', 'the public keys sum to the point at infinity')
   return sum.toBytes(true)
-}
+})
 
 // ── addresses ───────────────────────────────────────────────────────────────────────────────
 
@@ -233,13 +234,13 @@ export function secpAddPublicKeys (a: Uint8Array, b: Uint8Array): Uint8Array {
  * RIPEMD160(SHA256(pk)). The key is hashed in the encoding given — the 2019 D-TA used the
  * uncompressed key, so pass the 65-byte form for compatibility with its addresses.
  */
-export function p2pkhAddress (publicKey: Uint8Array, network: 'mainnet' | 'testnet'): string {
+export const p2pkhAddress = accounted('crypto', function p2pkhAddress (publicKey: Uint8Array, network: 'mainnet' | 'testnet'): string {
   pointOf(publicKey)
   const version = network === 'mainnet' ? 0x00 : network === 'testnet' ? 0x6f : undefined
   if (version === undefined) throw new DtaError('BAD_REQUEST', 'network must be mainnet or testnet')
   const hash160 = ripemd160(sha256(publicKey))
   return base58check.encode(concatBytes(Uint8Array.of(version), hash160))
-}
+})
 
 // ── commitment proof of possession (PROTOCOL §5) ───────────────────────────────────────────
 
@@ -260,7 +261,7 @@ export function commitmentPopMessage (statement: CommitmentStatement): Uint8Arra
 }
 
 /** BIP-340 signature (64 bytes) by the commitment key over the statement, with 32 fresh bytes of auxiliary randomness. */
-export function commitmentPopSign (privateKey: Uint8Array, statement: CommitmentStatement): Uint8Array {
+export const commitmentPopSign = accounted('crypto', function commitmentPopSign (privateKey: Uint8Array, statement: CommitmentStatement): Uint8Array {
   scalarOf(privateKey)
   const aux = randomBytes(32)
   try {
@@ -268,13 +269,13 @@ export function commitmentPopSign (privateKey: Uint8Array, statement: Commitment
   } finally {
     wipe(aux)
   }
-}
+})
 
 /**
  * Checks a commitment proof of possession against the 33-byte compressed commitment key: a
  * 64-byte BIP-340 signature over the statement under x(key). Never throws.
  */
-export function commitmentPopVerify (publicKey33: Uint8Array, statement: CommitmentStatement, sig: Uint8Array): boolean {
+export const commitmentPopVerify = accounted('crypto', function commitmentPopVerify (publicKey33: Uint8Array, statement: CommitmentStatement, sig: Uint8Array): boolean {
   try {
     if (!(publicKey33 instanceof Uint8Array) || publicKey33.length !== SECP_COMPRESSED_PUBLIC_KEY_BYTES) return false
     if (publicKey33[0] !== 0x02 && publicKey33[0] !== 0x03) return false
@@ -284,4 +285,4 @@ export function commitmentPopVerify (publicKey33: Uint8Array, statement: Commitm
   } catch {
     return false
   }
-}
+})

@@ -26,6 +26,7 @@ import {
 } from 'node:crypto'
 import { DtaError } from '../errors.ts'
 import { asBuffer, concatBytes, fromBuffer, sha3_256, shake256, wipe } from './hash.ts'
+import { accounted } from '../accounting.ts'
 
 export const XWING_SEED_BYTES = 32
 export const XWING_PUBLIC_KEY_BYTES = 1216
@@ -55,7 +56,7 @@ function combiner (ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8
 }
 
 /** GenerateKeyPairDerand(seed): the 1216-byte public key pk_M ‖ pk_X and the expanded secret key. */
-export function xwingKeyPair (seed32: Uint8Array): { publicKey: Uint8Array<ArrayBuffer>, secretKey: XWingSecretKey } {
+export const xwingKeyPair = accounted('crypto', function xwingKeyPair (seed32: Uint8Array): { publicKey: Uint8Array<ArrayBuffer>, secretKey: XWingSecretKey } {
   if (seed32.length !== XWING_SEED_BYTES) throw new DtaError('CRYPTO_BAD_SEED', `X-Wing seed must be ${XWING_SEED_BYTES} bytes`)
   const expanded = shake256(seed32, 96)
   try {
@@ -69,7 +70,7 @@ export function xwingKeyPair (seed32: Uint8Array): { publicKey: Uint8Array<Array
   } finally {
     wipe(expanded)
   }
-}
+})
 
 /**
  * Imported recipient public keys, by the byte array they came from. A D-TA seals to the same few
@@ -93,7 +94,7 @@ function publicKeyObjects (publicKey1216: Uint8Array): { pkM: KeyObject, pkX: Ke
 }
 
 /** Encapsulate(pk): a fresh 32-byte shared secret and its 1120-byte ciphertext ct_M ‖ ct_X. */
-export function xwingEncapsulate (publicKey1216: Uint8Array): { sharedSecret: Uint8Array<ArrayBuffer>, ciphertext: Uint8Array<ArrayBuffer> } {
+export const xwingEncapsulate = accounted('crypto', function xwingEncapsulate (publicKey1216: Uint8Array): { sharedSecret: Uint8Array<ArrayBuffer>, ciphertext: Uint8Array<ArrayBuffer> } {
   if (publicKey1216.length !== XWING_PUBLIC_KEY_BYTES) {
     throw new DtaError('CRYPTO_BAD_KEY', `X-Wing public key must be ${XWING_PUBLIC_KEY_BYTES} bytes`)
   }
@@ -117,10 +118,10 @@ export function xwingEncapsulate (publicKey1216: Uint8Array): { sharedSecret: Ui
     ssMBuf.fill(0)
     ssXBuf.fill(0)
   }
-}
+})
 
 /** Decapsulate(ct, sk): the 32-byte shared secret. ML-KEM's implicit rejection applies to ct_M. */
-export function xwingDecapsulate (secretKey: XWingSecretKey, ciphertext1120: Uint8Array): Uint8Array<ArrayBuffer> {
+export const xwingDecapsulate = accounted('crypto', function xwingDecapsulate (secretKey: XWingSecretKey, ciphertext1120: Uint8Array): Uint8Array<ArrayBuffer> {
   if (secretKey?.kind !== 'xwing-secret-key') throw new DtaError('CRYPTO_BAD_KEY', 'not an X-Wing secret key')
   if (ciphertext1120.length !== XWING_CIPHERTEXT_BYTES) {
     throw new DtaError('CRYPTO_BAD_CIPHERTEXT', `X-Wing ciphertext must be ${XWING_CIPHERTEXT_BYTES} bytes`)
@@ -143,4 +144,4 @@ export function xwingDecapsulate (secretKey: XWingSecretKey, ciphertext1120: Uin
     ssMBuf.fill(0)
     ssXBuf.fill(0)
   }
-}
+})

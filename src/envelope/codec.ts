@@ -12,13 +12,14 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import type { DescMessage, MessageShape, MessageInitShape } from '@bufbuild/protobuf'
 import { DtaError } from '../errors.ts'
 import type { ErrorCode } from '../errors.ts'
+import { accounted } from '../accounting.ts'
 
-export function encode<D extends DescMessage> (schema: D, value: MessageInitShape<D>): Uint8Array {
+export const encode = accounted('codec', function encode<D extends DescMessage> (schema: D, value: MessageInitShape<D>): Uint8Array {
   return toBinary(schema, create(schema, value))
-}
+})
 
 /** Decodes `bytes` as `schema`; any wire error or unknown field becomes `DtaError(code)`. */
-export function decode<D extends DescMessage> (schema: D, bytes: Uint8Array, code: ErrorCode, what: string): MessageShape<D> {
+export const decode = accounted('codec', function decode<D extends DescMessage> (schema: D, bytes: Uint8Array, code: ErrorCode, what: string): MessageShape<D> {
   let message: MessageShape<D>
   try {
     message = fromBinary(schema, bytes, { readUnknownFields: true })
@@ -27,7 +28,7 @@ export function decode<D extends DescMessage> (schema: D, bytes: Uint8Array, cod
   }
   if (hasUnknownFields(message)) throw new DtaError(code, `${what} has unknown fields`)
   return message
-}
+})
 
 function hasUnknownFields (message: unknown): boolean {
   if (message === null || typeof message !== 'object') return false

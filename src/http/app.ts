@@ -62,6 +62,8 @@ import { validationMessage } from './validation.ts'
 import { registerLogRoutes } from './log-routes.ts'
 import { registerWitnessRoutes } from './witness-routes.ts'
 import * as S from '../ports/api.ts'
+import { ACCOUNTING_ON } from '../accounting.ts'
+import { accountHttp } from './bench-accounting.ts'
 
 export interface AppOptions {
   services: NodeServices
@@ -156,6 +158,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
+  if (ACCOUNTING_ON) accountHttp(app as unknown as FastifyInstance)
 
   // The DNS-rebinding guard, first of all hooks (before auth, before the body is read).
   app.addHook('onRequest', async (request) => {

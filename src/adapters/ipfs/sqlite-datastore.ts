@@ -17,6 +17,7 @@ import { BaseDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import type { KeyQuery, Pair, Query } from 'interface-datastore'
 import { NotFoundError, OpenFailedError } from 'interface-store'
+import { ACCOUNTING_ON, accounted } from '../../accounting.ts'
 
 export class SqliteDatastore extends BaseDatastore {
   readonly #path: string
@@ -30,6 +31,12 @@ export class SqliteDatastore extends BaseDatastore {
   constructor (path: string) {
     super()
     this.#path = path
+    if (ACCOUNTING_ON) { // the bench's CPU accounting (src/accounting.ts): these calls are synchronous
+      this.put = accounted('ipfs', this.put.bind(this))
+      this.get = accounted('ipfs', this.get.bind(this))
+      this.has = accounted('ipfs', this.has.bind(this))
+      this.delete = accounted('ipfs', this.delete.bind(this))
+    }
   }
 
   async open (): Promise<void> {

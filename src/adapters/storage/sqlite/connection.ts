@@ -18,6 +18,10 @@ import type { AbortOptions } from '../../../ports/common.ts'
 import { abortError, DtaError, isDtaError } from '../../../errors.ts'
 import type { Row } from './rows.ts'
 import { WalSync } from './wal-sync.ts'
+import { accounted } from '../../../accounting.ts'
+
+/** Calls `fn(db)`: the synchronous SQLite work of a port method (state, for the bench's accounting). */
+const onDatabase = accounted('state', <T>(fn: (db: DatabaseSync) => T, db: DatabaseSync): T => fn(db))
 
 export class SqliteConnection {
   #db: DatabaseSync | undefined
@@ -53,11 +57,11 @@ export class SqliteConnection {
       if (wal?.failure !== undefined) throw wal.failure
       let result: T
       try {
-        result = fn(this.#db)
+        result = onDatabase(fn, this.#db)
       } finally {
         // changes made by a statement that then failed are rolled back; syncing for them is harmless
         if (wal !== undefined) {
-          const changes = this.#totalChanges(this.#db)
+          const changes = onDatabase(db => this.#totalChanges(db), this.#db)
           if (changes !== this.#changes) { this.#changes = changes; wal.committed() }
         }
       }
